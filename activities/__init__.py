@@ -1,0 +1,1 @@
+"""Activities: the steps of the flow that do I/O (waiting, pushing)."""

@@ -1,0 +1,70 @@
+"""Reshape a durable instance's status into what the mobile app and staff routes need."""
+
+import json
+import logging
+
+from azure.durable_functions import DurableOrchestrationStatus, OrchestrationRuntimeStatus
+from pydantic import ValidationError
+
+from models.orchestration import BackendActionResult, OrderCustomStatus
+from models.stages import Stage
+from models.status import OrderStatusView
+
+log = logging.getLogger(__name__)
+
+ENDED = frozenset({
+    OrchestrationRuntimeStatus.Completed,
+    OrchestrationRuntimeStatus.Failed,
+    OrchestrationRuntimeStatus.Terminated,
+})
+
+
+def _decoded(value: object) -> object:
+    """Status fields arrive as JSON values or as JSON text, depending on the host."""
+    if isinstance(value, str):
+        try:
+            return json.loads(value)
+        except ValueError:
+            return value
+    return value
+
+
+def has_ended(status: DurableOrchestrationStatus) -> bool:
+    """True when the instance completed, failed or was terminated."""
+    return status.runtime_status in ENDED
+
+
+def custom_status_of(status: DurableOrchestrationStatus) -> OrderCustomStatus | None:
+    """The orchestrator's published journey, or None before its first episode."""
+    raw = _decoded(status.custom_status)
+    if raw is None:
+        return None
+    try:
+        return OrderCustomStatus.model_validate(raw)
+    except ValidationError:
+        log.error("instance %s has a custom status that is not an order journey",
+                  status.instance_id)
+        return None
+
+
+def input_of(status: DurableOrchestrationStatus) -> object:
+    """The instance's input as a JSON value (needs ``show_input=True`` on the query)."""
+    return _decoded(status.input_)
+
+
+def order_view(order_id: str, status: DurableOrchestrationStatus) -> OrderStatusView:
+    """The status route's answer: stage, timeline, approval and, once ended, the result."""
+    journey = custom_status_of(status)
+    runtime = status.runtime_status.value if status.runtime_status else "Pending"
+    result = None
+    output = _decoded(status.output)
+    if status.runtime_status == OrchestrationRuntimeStatus.Completed and isinstance(output, list):
+        result = [BackendActionResult.model_validate(item) for item in output]
+    return OrderStatusView(
+        order_id=order_id,
+        stage=journey.stage if journey else Stage.RECEIVED,
+        runtime_status=runtime,
+        timeline=journey.timeline if journey else [],
+        approval=journey.approval if journey else None,
+        result=result,
+    )

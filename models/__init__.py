@@ -1,0 +1,1 @@
+"""Pydantic contracts for everything that crosses a boundary of the order app."""

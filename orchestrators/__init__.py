@@ -1,0 +1,1 @@
+"""Orchestrators: deterministic generators that only decide; activities do the work."""
