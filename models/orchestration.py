@@ -72,12 +72,12 @@ class ApprovalState(Contract):
 
 
 class TimelineEntry(Contract):
-    """A stage the order reached, when, and (once known) how its push went."""
+    """A stage the order reached, when, and how the push that announced it went."""
 
     stage: Stage
     at: datetime
     seq: int
-    push: DeliveryResult | None = None
+    push: DeliveryResult
 
 
 class OrderCustomStatus(Contract):

@@ -61,22 +61,20 @@ class OrderJourney:
         """The latest stage reached."""
         return self._timeline[-1].stage if self._timeline else Stage.RECEIVED
 
-    def reach(self, stage: Stage, at: datetime) -> BackendActionInput:
-        """Record that the order reached ``stage`` and return the push to make for it."""
-        seq = len(self._timeline) + 1
-        self._timeline.append(TimelineEntry(stage=stage, at=at, seq=seq))
+    def next_push(self, stage: Stage) -> BackendActionInput:
+        """The push that announces ``stage``; its ``seq`` is the stage's place in the timeline."""
         return BackendActionInput(
             order_id=self._order.order_id,
             reg_id=self._order.reg_id,
             order_status=stage,
-            seq=seq,
+            seq=len(self._timeline) + 1,
         )
 
-    def record_push(self, result: BackendActionResult) -> None:
-        """Attach a push's delivery result to the timeline entry it announced."""
-        index = result.seq - 1
-        entry = self._timeline[index]
-        self._timeline[index] = entry.model_copy(update={"push": result.push})
+    def reach(self, pushed: BackendActionResult, at: datetime) -> None:
+        """Record that the order reached the stage ``pushed`` announced, and how that went."""
+        self._timeline.append(
+            TimelineEntry(stage=pushed.stage, at=at, seq=pushed.seq, push=pushed.push)
+        )
 
     def request_approval(self, at: datetime, expires_at: datetime) -> None:
         """Note that the customer was asked to accept a change, until ``expires_at``."""

@@ -1,8 +1,9 @@
 """The order orchestrator: the customer's experience, one stage at a time.
 
 received -> processing -> awaiting_approval -> finished | cancelled | expired.
-Every stage is pushed to the customer's phone by the BackendAction activity and published
-in the custom status the status route reads.
+Each stage is first pushed to the customer's phone by the BackendAction activity, then
+published in the custom status the status route reads, so what the phone shows and what the
+status says never disagree.
 """
 
 from collections.abc import Generator
@@ -37,8 +38,10 @@ def order_orchestrator(context: df.DurableOrchestrationContext) -> Flow:
 
     received = yield from announce(context, journey, order, Stage.RECEIVED)
     processing = yield from announce(context, journey, order, Stage.PROCESSING)
-    (outcome, note), asked = yield from ask_customer_to_accept_change(context, journey, order)
+    asked = yield from announce(context, journey, order, Stage.AWAITING_APPROVAL)
+    outcome, note = yield from wait_for_decision(context, journey, order)
     final_stage = journey.decide(outcome, note, context.current_utc_datetime)
+    context.set_custom_status(journey.custom_status())
     final = yield from announce(context, journey, order, final_stage)
 
     return [result.to_json_dict() for result in (received, processing, asked, final)]
@@ -50,66 +53,53 @@ def announce(
     order: OrderInput,
     stage: Stage,
 ) -> Flow:
-    """Move the order to ``stage``, push it to the phone, and record how the push went."""
-    push = journey.reach(stage, context.current_utc_datetime)
-    context.set_custom_status(journey.custom_status())
-    task = start_push(context, order, push)
-    result = yield from settle_push(task, push)
-    journey.record_push(result)
+    """Push ``stage`` to the phone, then publish it with how the push went."""
+    push = journey.next_push(stage)
+    result = yield from push_stage(context, order, push)
+    journey.reach(result, context.current_utc_datetime)
     context.set_custom_status(journey.custom_status())
     return result
 
 
-def ask_customer_to_accept_change(
+def wait_for_decision(
     context: df.DurableOrchestrationContext, journey: OrderJourney, order: OrderInput
 ) -> Flow:
-    """Ask the customer (through staff) to accept a change, and wait once for the decision.
+    """Wait once for staff to say whether the customer accepts the change, or for time out.
 
-    The custom status says ``awaiting_approval`` in the same episode that starts the wait,
-    and the approve route raises the event only while it says so: no approval is ever
-    buffered before this wait, which the SDK would otherwise re-deliver to later waits.
-    The push asking the customer runs while we already wait.
+    This runs in the same episode that published ``awaiting_approval``, and the approve
+    route raises the event only while the status says so: no approval is ever buffered
+    before this wait (the SDK would re-deliver such an event to every later wait).
     """
     now = context.current_utc_datetime
     expires_at = now + timedelta(seconds=order.approval_timeout_seconds)
-    push = journey.reach(Stage.AWAITING_APPROVAL, now)
     journey.request_approval(now, expires_at)
-    push_task = start_push(context, order, push)
-    decision = context.wait_for_external_event(APPROVAL_EVENT)
-    deadline = context.create_timer(expires_at)
     context.set_custom_status(journey.custom_status())
 
+    decision = context.wait_for_external_event(APPROVAL_EVENT)
+    deadline = context.create_timer(expires_at)
     winner = yield context.task_any([decision, deadline])
     if winner is decision:
         deadline.cancel()
-        outcome = read_decision(decision.result)
-    else:
-        outcome = (ApprovalOutcome.EXPIRED, None)
-
-    asked = yield from settle_push(push_task, push)
-    journey.record_push(asked)
-    return outcome, asked
+        return read_decision(decision.result)
+    return ApprovalOutcome.EXPIRED, None
 
 
-def start_push(
+def push_stage(
     context: df.DurableOrchestrationContext, order: OrderInput, push: BackendActionInput
-) -> df.models.Task.TaskBase:
-    """Schedule the BackendAction for one stage, retried by the durable retry policy."""
+) -> Flow:
+    """Run BackendAction for one stage under the durable retry policy.
+
+    When every attempt failed, the push is recorded as failed and the order goes on:
+    a push that could not be delivered must never cost the customer the order.
+    """
     retry = df.RetryOptions(
         first_retry_interval_in_milliseconds=order.push_retry.first_retry_milliseconds,
         max_number_of_attempts=order.push_retry.max_attempts,
     )
-    return context.call_activity_with_retry(BACKEND_ACTION, retry, push.to_json_dict())
-
-
-def settle_push(task: df.models.Task.TaskBase, push: BackendActionInput) -> Flow:
-    """Wait for a push; when every attempt failed, record it as failed and go on.
-
-    A push that could not be delivered must never cost the customer the order.
-    """
     try:
-        output = yield task
-    except Exception as error:  # noqa: BLE001 - any activity failure is recorded the same way
+        output = yield context.call_activity_with_retry(BACKEND_ACTION, retry,
+                                                        push.to_json_dict())
+    except Exception as error:  # noqa: BLE001 - every activity failure is recorded alike
         return BackendActionResult(
             order_id=push.order_id,
             stage=push.order_status,

@@ -1,0 +1,33 @@
+"""The host's exceptions; storage and SDK errors are translated into these at the boundary."""
+
+
+class HostError(Exception):
+    """Base of every error the local host raises on purpose."""
+
+
+class AppLoadError(HostError):
+    """The app folder cannot be hosted (no function_app, no FunctionRegister, bad bindings)."""
+
+
+class InstanceNotFound(HostError):
+    """No orchestration instance has that id."""
+
+
+class InstanceExists(HostError):
+    """An instance with that id exists and has not ended, so it cannot be started again."""
+
+
+class InstanceEnded(HostError):
+    """The instance completed, failed or was terminated: it takes no more events."""
+
+
+class UnknownOrchestrator(HostError):
+    """No orchestrator function of that name is indexed."""
+
+
+class LockLost(HostError):
+    """Another writer changed the instance first (an ETag check failed); retry the work."""
+
+
+class StorageUnavailable(HostError):
+    """The task hub's storage did not answer; the work will be retried."""

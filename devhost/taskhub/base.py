@@ -1,0 +1,206 @@
+"""The task hub: where instances, their history and their pending work are kept.
+
+One narrow interface, two implementations: Azure Storage tables and queues (Azurite locally,
+a real account unchanged) and an in-memory one on a virtual clock for fast tests. Both pass
+the same contract tests (tests/contract).
+
+Delivery is at least once. A fetched work item is leased; completing it writes its history
+with an optimistic-concurrency check (``LockLost`` when someone else wrote first) and only
+then removes the messages it consumed, so a crash at any instant loses nothing and the
+engine drops what it sees again (every history event it records from a message carries
+that message's id in ``MessageId``).
+"""
+
+from __future__ import annotations
+
+import abc
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import Enum
+from typing import Any
+
+from devhost.clock import Clock
+
+
+class RuntimeStatus(str, Enum):
+    """An instance's runtime status, spelt as the management API answers it."""
+
+    PENDING = "Pending"
+    RUNNING = "Running"
+    COMPLETED = "Completed"
+    CONTINUED_AS_NEW = "ContinuedAsNew"
+    FAILED = "Failed"
+    TERMINATED = "Terminated"
+    SUSPENDED = "Suspended"
+
+    @property
+    def has_ended(self) -> bool:
+        """True for Completed, Failed and Terminated."""
+        return self in ENDED_STATUSES
+
+
+ENDED_STATUSES = frozenset({RuntimeStatus.COMPLETED, RuntimeStatus.FAILED,
+                            RuntimeStatus.TERMINATED})
+
+
+def new_message_id() -> str:
+    """A unique id for a message, recorded in history to recognise re-deliveries."""
+    return uuid.uuid4().hex
+
+
+@dataclass
+class ParentRef:
+    """Where a sub-orchestration reports back to: its parent and the parent's task id."""
+
+    instance_id: str
+    task_id: int
+
+
+@dataclass
+class InstanceRecord:
+    """The instance's row: what the status API reports. JSON values are kept as JSON text."""
+
+    instance_id: str
+    name: str
+    runtime_status: RuntimeStatus
+    created_at: datetime
+    updated_at: datetime
+    input: str | None = None
+    output: str | None = None
+    custom_status: str | None = None
+    parent: ParentRef | None = None
+    execution_id: str = field(default_factory=new_message_id)
+
+
+@dataclass
+class Message:
+    """Work for an orchestration instance: a history event to add, visible from a moment on.
+
+    ``event`` is a protocol history event (devhost.protocol) without its final EventId;
+    timers are messages whose ``visible_at`` is the fire time.
+    """
+
+    instance_id: str
+    event: dict[str, Any]
+    visible_at: datetime | None = None
+    message_id: str = field(default_factory=new_message_id)
+
+
+@dataclass
+class ActivityTask:
+    """An activity to run for an instance; its result goes back as a Message."""
+
+    instance_id: str
+    task_id: int
+    name: str
+    input: str | None
+    message_id: str = field(default_factory=new_message_id)
+
+
+@dataclass
+class OrchestrationWorkItem:
+    """A leased instance with the messages to apply, its record and its history so far."""
+
+    instance_id: str
+    messages: list[Message]
+    record: InstanceRecord | None
+    history: list[dict[str, Any]]
+    lease: Any = None
+
+
+@dataclass
+class ActivityWorkItem:
+    """A leased activity task."""
+
+    task: ActivityTask
+    lease: Any = None
+    dequeue_count: int = 1
+
+
+class TaskHub(abc.ABC):
+    """Storage for a task hub. Every method may raise ``StorageUnavailable``."""
+
+    clock: Clock
+
+    async def start(self) -> None:  # noqa: B027 - optional hook
+        """Create tables/queues if needed and start background receivers."""
+
+    async def close(self) -> None:  # noqa: B027 - optional hook
+        """Release connections and stop background work."""
+
+    @abc.abstractmethod
+    async def create_instance(self, record: InstanceRecord, start: Message) -> None:
+        """Create ``record`` and queue its ExecutionStarted message.
+
+        Raises ``InstanceExists`` when an instance with that id has not ended; an ended
+        one is replaced, its old history removed.
+        """
+
+    @abc.abstractmethod
+    async def send(self, messages: list[Message]) -> None:
+        """Queue messages for their instances, each visible from its ``visible_at``."""
+
+    @abc.abstractmethod
+    async def fetch_orchestration_work(self, wait_seconds: float) -> OrchestrationWorkItem | None:
+        """Lease one instance that has visible messages, or None after ``wait_seconds``.
+
+        An instance is leased to one caller at a time; messages that arrive meanwhile are
+        handed out with the next fetch.
+        """
+
+    @abc.abstractmethod
+    async def complete_orchestration_work(
+        self,
+        item: OrchestrationWorkItem,
+        new_history: list[dict[str, Any]],
+        record: InstanceRecord,
+        outbound: list[Message],
+        activities: list[ActivityTask],
+        replace_history: bool = False,
+    ) -> None:
+        """Commit an episode: send ``outbound`` and ``activities``, append ``new_history``
+        (or replace the whole history, for continue-as-new), save ``record``, then delete
+        the item's messages and release the lease.
+
+        Raises ``LockLost`` when the instance was changed by another writer since the fetch.
+        """
+
+    @abc.abstractmethod
+    async def abandon_orchestration_work(self, item: OrchestrationWorkItem,
+                                         retry_after_seconds: float = 0) -> None:
+        """Release the lease without committing; the messages come back later."""
+
+    @abc.abstractmethod
+    async def fetch_activity_work(self, wait_seconds: float) -> ActivityWorkItem | None:
+        """Lease one visible activity task, or None after ``wait_seconds``."""
+
+    @abc.abstractmethod
+    async def complete_activity_work(self, item: ActivityWorkItem, result: Message) -> None:
+        """Send the activity's result message, then delete the task."""
+
+    @abc.abstractmethod
+    async def abandon_activity_work(self, item: ActivityWorkItem,
+                                    retry_after_seconds: float = 0) -> None:
+        """Release the task so it runs again later (the host could not finish it)."""
+
+    @abc.abstractmethod
+    async def get_instance(self, instance_id: str) -> InstanceRecord | None:
+        """The instance's record, or None."""
+
+    @abc.abstractmethod
+    async def get_history(self, instance_id: str) -> list[dict[str, Any]]:
+        """The instance's history in order (empty for an unknown instance)."""
+
+    @abc.abstractmethod
+    async def query_instances(
+        self,
+        statuses: set[RuntimeStatus] | None = None,
+        created_from: datetime | None = None,
+        created_to: datetime | None = None,
+    ) -> list[InstanceRecord]:
+        """Records matching every given filter, oldest first."""
+
+    @abc.abstractmethod
+    async def purge_instance(self, instance_id: str) -> bool:
+        """Delete the instance's record and history; False when there was none."""

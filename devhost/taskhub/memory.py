@@ -1,0 +1,273 @@
+"""An in-memory task hub on any clock: the fast backend for tests and benchmarks.
+
+It keeps the same promises as the Azure Storage task hub (leases, ETag-checked commits,
+at-least-once delivery) so both pass one set of contract tests. With a ``VirtualClock``,
+timers fire when the test advances the clock, not when the wall clock says so.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import copy
+import itertools
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from devhost.clock import Clock, SystemClock, VirtualClock
+from devhost.errors import InstanceExists, LockLost
+from devhost.taskhub.base import (
+    ActivityTask,
+    ActivityWorkItem,
+    InstanceRecord,
+    Message,
+    OrchestrationWorkItem,
+    RuntimeStatus,
+    TaskHub,
+)
+
+# How long an idle fetch sleeps at most before looking again under a real clock.
+MAX_IDLE_POLL_SECONDS = 1.0
+
+
+@dataclass
+class _Queued:
+    """A message or task with its place in line and the moment it becomes visible."""
+
+    order: int
+    visible_at: datetime | None
+    payload: Any = field(compare=False)
+
+
+@dataclass
+class _Lease:
+    """Proof of a lease: which instance, at which version of its record."""
+
+    instance_id: str
+    version: int
+    message_ids: list[str]
+
+
+class MemoryTaskHub(TaskHub):
+    """Instances, histories and queues in dictionaries, guarded by one condition."""
+
+    def __init__(self, clock: Clock | None = None) -> None:
+        """Create an empty hub on ``clock`` (the system clock by default)."""
+        self.clock = clock or SystemClock()
+        self._records: dict[str, InstanceRecord] = {}
+        self._versions: dict[str, int] = {}
+        self._histories: dict[str, list[dict[str, Any]]] = {}
+        self._inboxes: dict[str, list[_Queued]] = {}
+        self._leased: set[str] = set()
+        self._activities: list[_Queued] = []
+        self._leased_activities: dict[str, _Queued] = {}
+        self._order = itertools.count()
+        self._changed = asyncio.Condition()
+        if isinstance(self.clock, VirtualClock):
+            self.clock.subscribe(self._notify)
+
+    async def _notify(self) -> None:
+        async with self._changed:
+            self._changed.notify_all()
+
+    def _visible(self, item: _Queued) -> bool:
+        return item.visible_at is None or item.visible_at <= self.clock.now()
+
+    def _next_visible_in(self, items: list[_Queued]) -> float | None:
+        """Seconds until the earliest invisible item shows, under a real clock."""
+        if isinstance(self.clock, VirtualClock):
+            return None
+        times = [i.visible_at for i in items if i.visible_at is not None]
+        if not times:
+            return None
+        return max(0.0, (min(times) - self.clock.now()).total_seconds())
+
+    async def _wait(self, deadline: float, pending: list[_Queued]) -> bool:
+        """Wait for a change (or a timer coming due); False once ``deadline`` passed."""
+        loop = asyncio.get_running_loop()
+        remaining = deadline - loop.time()
+        if remaining <= 0:
+            return False
+        soonest = self._next_visible_in(pending)
+        timeout = min(remaining, MAX_IDLE_POLL_SECONDS if soonest is None else soonest)
+        with contextlib.suppress(asyncio.TimeoutError):
+            await asyncio.wait_for(self._changed.wait(), timeout=max(timeout, 0.001))
+        return True
+
+    # Instances ---------------------------------------------------------------------------
+
+    async def create_instance(self, record: InstanceRecord, start: Message) -> None:
+        """Create the instance (replacing an ended one) and queue its start."""
+        async with self._changed:
+            existing = self._records.get(record.instance_id)
+            if existing is not None and not existing.runtime_status.has_ended:
+                raise InstanceExists(record.instance_id)
+            self._records[record.instance_id] = copy.deepcopy(record)
+            self._versions[record.instance_id] = self._versions.get(record.instance_id, 0) + 1
+            self._histories[record.instance_id] = []
+            self._inboxes[record.instance_id] = []
+            self._enqueue(start)
+            self._changed.notify_all()
+
+    def _enqueue(self, message: Message) -> None:
+        inbox = self._inboxes.setdefault(message.instance_id, [])
+        inbox.append(_Queued(next(self._order), message.visible_at, copy.deepcopy(message)))
+
+    async def send(self, messages: list[Message]) -> None:
+        """Queue messages for their instances."""
+        async with self._changed:
+            for message in messages:
+                self._enqueue(message)
+            self._changed.notify_all()
+
+    async def get_instance(self, instance_id: str) -> InstanceRecord | None:
+        """A copy of the instance's record."""
+        record = self._records.get(instance_id)
+        return copy.deepcopy(record) if record else None
+
+    async def get_history(self, instance_id: str) -> list[dict[str, Any]]:
+        """A copy of the instance's history."""
+        return copy.deepcopy(self._histories.get(instance_id, []))
+
+    async def query_instances(
+        self,
+        statuses: set[RuntimeStatus] | None = None,
+        created_from: datetime | None = None,
+        created_to: datetime | None = None,
+    ) -> list[InstanceRecord]:
+        """Records matching the filters, oldest first."""
+        found = [
+            copy.deepcopy(r) for r in self._records.values()
+            if (statuses is None or r.runtime_status in statuses)
+            and (created_from is None or r.created_at >= created_from)
+            and (created_to is None or r.created_at <= created_to)
+        ]
+        return sorted(found, key=lambda r: r.created_at)
+
+    async def purge_instance(self, instance_id: str) -> bool:
+        """Forget the instance entirely."""
+        async with self._changed:
+            existed = self._records.pop(instance_id, None) is not None
+            self._histories.pop(instance_id, None)
+            self._inboxes.pop(instance_id, None)
+            return existed
+
+    # Orchestration work --------------------------------------------------------------------
+
+    def _ready_instance(self) -> str | None:
+        """The unleased instance whose oldest visible message waited longest."""
+        best: tuple[int, str] | None = None
+        for instance_id, inbox in self._inboxes.items():
+            if instance_id in self._leased:
+                continue
+            for item in inbox:
+                if self._visible(item):
+                    if best is None or item.order < best[0]:
+                        best = (item.order, instance_id)
+                    break
+        return best[1] if best else None
+
+    async def fetch_orchestration_work(self, wait_seconds: float) -> OrchestrationWorkItem | None:
+        """Lease the instance that waited longest for its visible messages."""
+        deadline = asyncio.get_running_loop().time() + wait_seconds
+        async with self._changed:
+            while True:
+                instance_id = self._ready_instance()
+                if instance_id is not None:
+                    return self._lease(instance_id)
+                pending = [i for box in self._inboxes.values() for i in box]
+                if not await self._wait(deadline, pending):
+                    return None
+
+    def _lease(self, instance_id: str) -> OrchestrationWorkItem:
+        self._leased.add(instance_id)
+        visible = [i for i in self._inboxes[instance_id] if self._visible(i)]
+        messages = [copy.deepcopy(i.payload) for i in visible]
+        record = self._records.get(instance_id)
+        return OrchestrationWorkItem(
+            instance_id=instance_id,
+            messages=messages,
+            record=copy.deepcopy(record) if record else None,
+            history=list(self._histories.get(instance_id, [])),
+            lease=_Lease(instance_id, self._versions.get(instance_id, 0),
+                         [m.message_id for m in messages]),
+        )
+
+    async def complete_orchestration_work(
+        self,
+        item: OrchestrationWorkItem,
+        new_history: list[dict[str, Any]],
+        record: InstanceRecord,
+        outbound: list[Message],
+        activities: list[ActivityTask],
+        replace_history: bool = False,
+    ) -> None:
+        """Commit the episode if nobody else changed the instance since the fetch."""
+        lease: _Lease = item.lease
+        async with self._changed:
+            self._leased.discard(lease.instance_id)
+            if self._versions.get(lease.instance_id, 0) != lease.version:
+                self._changed.notify_all()
+                raise LockLost(lease.instance_id)
+            for message in outbound:
+                self._enqueue(message)
+            for task in activities:
+                self._activities.append(_Queued(next(self._order), None, copy.deepcopy(task)))
+            history = [] if replace_history else self._histories.get(lease.instance_id, [])
+            self._histories[lease.instance_id] = history + copy.deepcopy(new_history)
+            self._records[lease.instance_id] = copy.deepcopy(record)
+            self._versions[lease.instance_id] = lease.version + 1
+            consumed = set(lease.message_ids)
+            inbox = self._inboxes.get(lease.instance_id, [])
+            self._inboxes[lease.instance_id] = [
+                i for i in inbox if i.payload.message_id not in consumed
+            ]
+            self._changed.notify_all()
+
+    async def abandon_orchestration_work(self, item: OrchestrationWorkItem,
+                                         retry_after_seconds: float = 0) -> None:
+        """Release the lease; the messages become visible again after the delay."""
+        lease: _Lease = item.lease
+        async with self._changed:
+            self._leased.discard(lease.instance_id)
+            if retry_after_seconds > 0:
+                later = self.clock.now() + timedelta(seconds=retry_after_seconds)
+                for queued in self._inboxes.get(lease.instance_id, []):
+                    if queued.payload.message_id in lease.message_ids:
+                        queued.visible_at = later
+            self._changed.notify_all()
+
+    # Activity work -------------------------------------------------------------------------
+
+    async def fetch_activity_work(self, wait_seconds: float) -> ActivityWorkItem | None:
+        """Lease the oldest visible activity task."""
+        deadline = asyncio.get_running_loop().time() + wait_seconds
+        async with self._changed:
+            while True:
+                for index, queued in enumerate(self._activities):
+                    if self._visible(queued):
+                        del self._activities[index]
+                        task: ActivityTask = queued.payload
+                        self._leased_activities[task.message_id] = queued
+                        return ActivityWorkItem(task=copy.deepcopy(task), lease=task.message_id)
+                if not await self._wait(deadline, self._activities):
+                    return None
+
+    async def complete_activity_work(self, item: ActivityWorkItem, result: Message) -> None:
+        """Deliver the result to the instance and forget the task."""
+        async with self._changed:
+            self._leased_activities.pop(item.lease, None)
+            self._enqueue(result)
+            self._changed.notify_all()
+
+    async def abandon_activity_work(self, item: ActivityWorkItem,
+                                    retry_after_seconds: float = 0) -> None:
+        """Put the task back in line, visible after the delay."""
+        async with self._changed:
+            queued = self._leased_activities.pop(item.lease, None)
+            if queued is not None:
+                if retry_after_seconds > 0:
+                    queued.visible_at = self.clock.now() + timedelta(seconds=retry_after_seconds)
+                self._activities.append(queued)
+            self._changed.notify_all()
