@@ -3,7 +3,8 @@
 import json
 import logging
 
-from azure.durable_functions import DurableOrchestrationStatus, OrchestrationRuntimeStatus
+from azure.durable_functions.models.DurableOrchestrationStatus import DurableOrchestrationStatus
+from azure.durable_functions.models.OrchestrationRuntimeStatus import OrchestrationRuntimeStatus
 from pydantic import ValidationError
 
 from models.orchestration import BackendActionResult, OrderCustomStatus

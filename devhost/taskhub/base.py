@@ -154,7 +154,7 @@ class TaskHub(abc.ABC):
         self,
         item: OrchestrationWorkItem,
         new_history: list[dict[str, Any]],
-        record: InstanceRecord,
+        record: InstanceRecord | None,
         outbound: list[Message],
         activities: list[ActivityTask],
         replace_history: bool = False,
@@ -162,6 +162,9 @@ class TaskHub(abc.ABC):
         """Commit an episode: send ``outbound`` and ``activities``, append ``new_history``
         (or replace the whole history, for continue-as-new), save ``record``, then delete
         the item's messages and release the lease.
+
+        With ``record`` None nothing is written: the item's messages are only deleted (the
+        engine found them all stale, or meant for an unknown or ended instance).
 
         Raises ``LockLost`` when the instance was changed by another writer since the fetch.
         """

@@ -198,7 +198,7 @@ class MemoryTaskHub(TaskHub):
         self,
         item: OrchestrationWorkItem,
         new_history: list[dict[str, Any]],
-        record: InstanceRecord,
+        record: InstanceRecord | None,
         outbound: list[Message],
         activities: list[ActivityTask],
         replace_history: bool = False,
@@ -207,6 +207,10 @@ class MemoryTaskHub(TaskHub):
         lease: _Lease = item.lease
         async with self._changed:
             self._leased.discard(lease.instance_id)
+            if record is None:
+                self._drop_messages(lease)
+                self._changed.notify_all()
+                return
             if self._versions.get(lease.instance_id, 0) != lease.version:
                 self._changed.notify_all()
                 raise LockLost(lease.instance_id)
@@ -218,12 +222,15 @@ class MemoryTaskHub(TaskHub):
             self._histories[lease.instance_id] = history + copy.deepcopy(new_history)
             self._records[lease.instance_id] = copy.deepcopy(record)
             self._versions[lease.instance_id] = lease.version + 1
-            consumed = set(lease.message_ids)
-            inbox = self._inboxes.get(lease.instance_id, [])
-            self._inboxes[lease.instance_id] = [
-                i for i in inbox if i.payload.message_id not in consumed
-            ]
+            self._drop_messages(lease)
             self._changed.notify_all()
+
+    def _drop_messages(self, lease: _Lease) -> None:
+        consumed = set(lease.message_ids)
+        inbox = self._inboxes.get(lease.instance_id, [])
+        self._inboxes[lease.instance_id] = [
+            i for i in inbox if i.payload.message_id not in consumed
+        ]
 
     async def abandon_orchestration_work(self, item: OrchestrationWorkItem,
                                          retry_after_seconds: float = 0) -> None:

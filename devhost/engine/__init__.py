@@ -1,0 +1,1 @@
+"""The durable engine: episodes, activities and timers over a task hub."""

@@ -1,0 +1,266 @@
+"""The durable runtime: workers that run episodes and activities over a task hub.
+
+It is also the host's ``DurableService``: the management API and tests start, signal and
+inspect instances through it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import uuid
+from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime, timedelta
+from typing import Any
+
+from devhost.clock import VirtualClock
+from devhost.engine.activities import run_activity
+from devhost.engine.executor import Episodes
+from devhost.errors import (
+    InstanceEnded,
+    InstanceNotFound,
+    LockLost,
+    StorageUnavailable,
+    UnknownOrchestrator,
+)
+from devhost.protocol import event_raised, execution_started, execution_terminated, to_json_text
+from devhost.taskhub.base import (
+    InstanceRecord,
+    Message,
+    OrchestrationWorkItem,
+    RuntimeStatus,
+    TaskHub,
+)
+
+log = logging.getLogger(__name__)
+
+FETCH_WAIT_SECONDS = 0.5
+MAX_BACKOFF_SECONDS = 5.0
+NOT_STARTED_RETRY_SECONDS = 0.2
+
+
+def has_ended(record: InstanceRecord) -> bool:
+    """The default condition of :meth:`DurableRuntime.wait_for`."""
+    return record.runtime_status.has_ended
+
+
+class DurableRuntime:
+    """Runs orchestrations and activities of one app on one task hub."""
+
+    def __init__(
+        self,
+        hub: TaskHub,
+        orchestrators: Mapping[str, Any],
+        activities: Mapping[str, Any],
+        *,
+        orchestration_workers: int = 4,
+        activity_concurrency: int = 32,
+    ) -> None:
+        """Bind the app's functions to ``hub``; nothing runs until :meth:`start`."""
+        self.hub = hub
+        self.clock = hub.clock
+        self.orchestrators = orchestrators
+        self.activities = activities
+        self._orchestration_workers = orchestration_workers
+        self._activity_slots = asyncio.Semaphore(activity_concurrency)
+        self._pool = ThreadPoolExecutor(max_workers=activity_concurrency,
+                                        thread_name_prefix="activity")
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._stopping = asyncio.Event()
+        self._changed = asyncio.Condition()
+
+    # Lifecycle -----------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Open the task hub and start the workers."""
+        await self.hub.start()
+        for number in range(self._orchestration_workers):
+            self._spawn(self._orchestration_loop(), f"orchestrations-{number}")
+        self._spawn(self._activity_loop(), "activities")
+
+    def _spawn(self, work: Any, name: str) -> None:
+        task = asyncio.create_task(work, name=name)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def stop(self) -> None:
+        """Stop taking work, let running activities end, close the hub."""
+        self._stopping.set()
+        for task in list(self._tasks):
+            task.cancel()
+        for task in list(self._tasks):
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        self._pool.shutdown(wait=False, cancel_futures=True)
+        await self.hub.close()
+
+    async def advance(self, **parts: float) -> datetime:
+        """Move a virtual clock forward (``minutes=30``); timers due by then fire."""
+        if not isinstance(self.clock, VirtualClock):
+            raise TypeError("only a task hub on a VirtualClock can skip time")
+        return await self.clock.advance(timedelta(**parts))
+
+    # Workers -------------------------------------------------------------------------------
+
+    async def _notify(self) -> None:
+        async with self._changed:
+            self._changed.notify_all()
+
+    async def _orchestration_loop(self) -> None:
+        backoff = 0.0
+        while not self._stopping.is_set():
+            try:
+                item = await self.hub.fetch_orchestration_work(FETCH_WAIT_SECONDS)
+                if item is not None:
+                    await self._process(item)
+                backoff = 0.0
+            except StorageUnavailable as error:
+                backoff = min(MAX_BACKOFF_SECONDS, backoff * 2 or 0.1)
+                log.warning("task hub unavailable (%s); retrying in %.1fs", error, backoff)
+                await asyncio.sleep(backoff)
+
+    async def _process(self, item: OrchestrationWorkItem) -> None:
+        commit = Episodes(item, self.orchestrators, self.clock.now()).run()
+        if commit is None:
+            await self.hub.abandon_orchestration_work(item, NOT_STARTED_RETRY_SECONDS)
+            return
+        try:
+            if commit.record is None:
+                await self.hub.complete_orchestration_work(item, [], None, [], [])
+            else:
+                await self.hub.complete_orchestration_work(
+                    item, commit.new_history, commit.record, commit.outbound,
+                    commit.activities, replace_history=commit.replace_history)
+        except LockLost:
+            log.info("instance %s changed under us; its messages will come again",
+                     item.instance_id)
+            return
+        except StorageUnavailable:
+            with contextlib.suppress(StorageUnavailable):
+                await self.hub.abandon_orchestration_work(item, 1.0)
+            raise
+        if commit.record is not None:
+            await self._notify()
+
+    async def _activity_loop(self) -> None:
+        backoff = 0.0
+        while not self._stopping.is_set():
+            await self._activity_slots.acquire()
+            try:
+                item = await self.hub.fetch_activity_work(FETCH_WAIT_SECONDS)
+                backoff = 0.0
+            except StorageUnavailable as error:
+                self._activity_slots.release()
+                backoff = min(MAX_BACKOFF_SECONDS, backoff * 2 or 0.1)
+                log.warning("task hub unavailable (%s); retrying in %.1fs", error, backoff)
+                await asyncio.sleep(backoff)
+                continue
+            if item is None:
+                self._activity_slots.release()
+                continue
+            self._spawn(self._run_activity(item), f"activity-{item.task.name}")
+
+    async def _run_activity(self, item: Any) -> None:
+        try:
+            result = await run_activity(item.task, self.activities, self._pool, self.clock.now)
+            for attempt in range(5):
+                try:
+                    await self.hub.complete_activity_work(item, result)
+                    return
+                except StorageUnavailable:
+                    await asyncio.sleep(0.2 * 2 ** attempt)
+            # The task stays leased; its lease runs out and it runs again (at least once).
+            log.error("could not report activity %s of %s; it will run again",
+                      item.task.name, item.task.instance_id)
+        finally:
+            self._activity_slots.release()
+
+    # DurableService --------------------------------------------------------------------------
+
+    async def start_new(self, name: str, instance_id: str | None, input_text: str | None) -> str:
+        """Create an instance of orchestrator ``name`` and queue its first episode."""
+        if name not in self.orchestrators:
+            raise UnknownOrchestrator(f"The function '{name}' doesn't exist, is disabled, or "
+                                      "is not an orchestrator function.")
+        instance_id = instance_id or uuid.uuid4().hex
+        now = self.clock.now()
+        record = InstanceRecord(instance_id=instance_id, name=name,
+                                runtime_status=RuntimeStatus.PENDING, created_at=now,
+                                updated_at=now, input=input_text)
+        start = Message(instance_id, execution_started(name, instance_id, input_text, now))
+        await self.hub.create_instance(record, start)
+        await self._notify()
+        return instance_id
+
+    async def _live_record(self, instance_id: str) -> InstanceRecord:
+        record = await self.hub.get_instance(instance_id)
+        if record is None:
+            raise InstanceNotFound(instance_id)
+        if record.runtime_status.has_ended:
+            raise InstanceEnded(instance_id)
+        return record
+
+    async def raise_event(self, instance_id: str, name: str, data_text: str | None) -> None:
+        """Queue external event ``name`` for a live instance (kept if it is still Pending)."""
+        await self._live_record(instance_id)
+        await self.hub.send([Message(instance_id, event_raised(name, data_text,
+                                                               self.clock.now()))])
+
+    async def terminate(self, instance_id: str, reason: str | None) -> None:
+        """Queue the end of a live instance."""
+        await self._live_record(instance_id)
+        await self.hub.send([Message(instance_id, execution_terminated(reason,
+                                                                       self.clock.now()))])
+
+    async def get_instance(self, instance_id: str) -> InstanceRecord | None:
+        """The instance's record."""
+        return await self.hub.get_instance(instance_id)
+
+    async def get_history(self, instance_id: str) -> list[dict[str, Any]]:
+        """The instance's history."""
+        return await self.hub.get_history(instance_id)
+
+    async def query(
+        self,
+        statuses: set[RuntimeStatus] | None = None,
+        created_from: datetime | None = None,
+        created_to: datetime | None = None,
+    ) -> list[InstanceRecord]:
+        """Instances matching the filters."""
+        return await self.hub.query_instances(statuses, created_from, created_to)
+
+    async def purge(self, instance_id: str) -> bool:
+        """Forget an instance."""
+        return await self.hub.purge_instance(instance_id)
+
+    # Waiting -------------------------------------------------------------------------------
+
+    async def wait_for(
+        self,
+        instance_id: str,
+        condition: Callable[[InstanceRecord], bool] = has_ended,
+        timeout: float = 30.0,
+    ) -> InstanceRecord:
+        """Wait until the instance's record meets ``condition``; TimeoutError otherwise.
+
+        Woken by this runtime's own commits; it also looks again twice a second, for
+        changes made by another process on the same task hub.
+        """
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while True:
+            record = await self.hub.get_instance(instance_id)
+            if record is not None and condition(record):
+                return record
+            remaining = deadline - loop.time()
+            if remaining <= 0:
+                status = record.runtime_status.value if record else "missing"
+                raise TimeoutError(f"instance {instance_id} still {status} after {timeout}s")
+            async with self._changed:
+                with contextlib.suppress(asyncio.TimeoutError):
+                    await asyncio.wait_for(self._changed.wait(), min(remaining, 0.5))
+
+
+__all__ = ["DurableRuntime", "has_ended", "to_json_text"]
