@@ -54,6 +54,7 @@ def stage_message(action: BackendActionInput) -> PushMessage:
     )
 
 
+@bp.function_name(BACKEND_ACTION)
 @bp.activity_trigger(input_name="action", activity=BACKEND_ACTION)
 def backend_action(action: dict) -> dict:
     """Do the stage's backend work, then push the stage to the customer's device.

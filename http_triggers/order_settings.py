@@ -16,6 +16,10 @@ from models.orchestration import PushRetryPolicy
 
 log = logging.getLogger(__name__)
 
+# Three days: well under the 6-day limit past which the SDK splits a durable timer into a
+# "long timer" whose cancel() does not mark the CreateTimer action as cancelled.
+MAX_APPROVAL_TIMEOUT_SECONDS = 3 * 24 * 3600
+
 
 def _positive_int(env: Mapping[str, str], name: str, default: int, upper: int) -> int:
     """Read a whole-number setting in [1, upper]; a bad value is logged and the default used."""
@@ -36,7 +40,7 @@ def _positive_int(env: Mapping[str, str], name: str, default: int, upper: int) -
 def approval_timeout_seconds(env: Mapping[str, str] | None = None) -> int:
     """How long the customer has to accept a change (``APPROVAL_TIMEOUT_SECONDS``)."""
     return _positive_int(os.environ if env is None else env, SETTING_APPROVAL_TIMEOUT,
-                         DEFAULT_APPROVAL_TIMEOUT_SECONDS, upper=7 * 24 * 3600)
+                         DEFAULT_APPROVAL_TIMEOUT_SECONDS, upper=MAX_APPROVAL_TIMEOUT_SECONDS)
 
 
 def push_retry_policy(env: Mapping[str, str] | None = None) -> PushRetryPolicy:

@@ -13,6 +13,7 @@ from models.orders import ORDER_ID_PATTERN
 ModelT = TypeVar("ModelT", bound=BaseModel)
 
 _ORDER_ID = re.compile(ORDER_ID_PATTERN)
+_ORDERS_SEGMENT = re.compile(r"/orders(?=/|$)", re.IGNORECASE)
 JSON_TYPE = "application/json"
 
 
@@ -80,7 +81,12 @@ def order_id_from_route(req: func.HttpRequest) -> str:
 
 
 def status_url(req: func.HttpRequest, order_id: str) -> str:
-    """The absolute URL of the app's own status route for ``order_id``."""
+    """The absolute URL of the app's own status route for ``order_id``.
+
+    Built from the request's own URL up to its ``orders`` segment, so it keeps whatever
+    route prefix (and spelling: hosts match routes case-insensitively) the caller used.
+    """
     base = req.url.split("?", 1)[0]
-    api_root = base[: base.index("/api/") + len("/api/")] if "/api/" in base else base
-    return f"{api_root}orders/{order_id}"
+    match = _ORDERS_SEGMENT.search(base)
+    root = base[: match.start()] if match else base.rstrip("/")
+    return f"{root}/orders/{order_id}"

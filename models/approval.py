@@ -4,12 +4,12 @@ from typing import Annotated
 
 from pydantic import Field, StringConstraints
 
-from models.base import Contract
+from models.base import Contract, WireRequest
 
 Note = Annotated[str, StringConstraints(max_length=500)]
 
 
-class ApprovalRequest(Contract):
+class ApprovalRequest(WireRequest):
     """The body of ``POST /api/orders/{orderId}/approve``."""
 
     approved: Annotated[bool, Field(strict=True)]

@@ -21,3 +21,13 @@ class Contract(BaseModel):
     def to_json_dict(self) -> dict:
         """Return the wire form: camelCase keys, JSON-safe values, unset optionals left out."""
         return self.model_dump(mode="json", by_alias=True, exclude_none=True)
+
+
+class WireRequest(Contract):
+    """A request body: camelCase only, so ``reg_id`` on the wire is an unknown field.
+
+    Internal contracts accept Python names too (code builds them); request bodies come only
+    from the wire, where the documented spelling is the only one.
+    """
+
+    model_config = ConfigDict(validate_by_name=False, validate_by_alias=True)

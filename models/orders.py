@@ -4,7 +4,7 @@ from typing import Annotated
 
 from pydantic import Field, StringConstraints
 
-from models.base import Contract
+from models.base import Contract, WireRequest
 from models.stages import Stage
 
 ORDER_ID_PATTERN = r"^[A-Za-z0-9_-]{8,64}$"
@@ -18,14 +18,14 @@ RegistrationToken = Annotated[
 """An FCM registration token of the customer's device."""
 
 
-class OrderItem(Contract):
+class OrderItem(WireRequest):
     """One line of an order: what and how many."""
 
     name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
     quantity: Annotated[int, Field(strict=True, ge=1, le=99)]
 
 
-class PlaceOrderRequest(Contract):
+class PlaceOrderRequest(WireRequest):
     """The body of ``POST /api/orders``.
 
     ``order_id`` is optional: a client that sets it can retry the request safely, since a

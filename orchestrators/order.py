@@ -30,6 +30,7 @@ Flow = Generator[Any, Any, Any]
 MAX_FAILURE_TEXT = 300
 
 
+@bp.function_name(ORDER_ORCHESTRATOR)
 @bp.orchestration_trigger(context_name="context", orchestration=ORDER_ORCHESTRATOR)
 def order_orchestrator(context: df.DurableOrchestrationContext) -> Flow:
     """Take an order from the kitchen's first look to the customer's pizza."""
