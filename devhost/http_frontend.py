@@ -1,0 +1,277 @@
+"""The host's HTTP front end: the app's HTTP functions and the durable management API.
+
+One aiohttp server answers three kinds of path:
+
+* ``/{routePrefix}/...``: the app's HTTP functions, routed by their templates, with the
+  method check (405), key check (401), a body limit (413), then the call itself: async
+  functions on the loop, sync ones in a worker thread. A function that raises gets a 500
+  with no traceback (the log has it).
+* ``/runtime/webhooks/durabletask/...``: the management API, for callers holding the
+  system or master key (``code=`` or ``x-functions-key``); never open anonymously.
+* the secret RPC base from the durable-client binding (see ``devhost.durable_binding``),
+  where the SDK client inside the host sends its calls without a key.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+import logging
+import uuid
+from typing import Any
+
+from aiohttp import web
+from aiohttp.abc import AbstractAccessLogger, BaseRequest, StreamResponse
+
+from devhost.durable_binding import (
+    RPC_PREFIX,
+    RPC_SUFFIX,
+    WEBHOOK_PATH,
+    DurableUrls,
+    new_rpc_secret,
+)
+from devhost.http_requests import error_response, to_func_request, to_web_response
+from devhost.keys import HostKeys, presented_key
+from devhost.loader import FunctionIndex, HttpFunction
+from devhost.management import ManagementApi
+from devhost.routes import RouteTable
+from devhost.service import DurableService
+from devhost.settings import HostSettings
+
+__all__ = ["DEFAULT_MAX_BODY_BYTES", "HttpFrontEnd"]
+
+log = logging.getLogger(__name__)
+access_log = logging.getLogger("devhost.access")
+
+# Azure's limit on an HTTP function's request body.
+DEFAULT_MAX_BODY_BYTES = 100 * 1024 * 1024
+
+
+class _State:
+    """What the request handler needs, stored on the aiohttp app under ``STATE``.
+
+    Filled in once the port is bound (the URLs depend on it); aiohttp wants the app's
+    keys set before it starts, so the holder goes in first.
+    """
+
+    def __init__(self) -> None:
+        self.management: ManagementApi | None = None
+        self.rpc_prefix = ""
+        self.binding_json = ""
+
+
+STATE = web.AppKey("devhost_front_end_state", _State)
+
+
+def _redacted(path: str) -> str:
+    """A path fit for a log line: the RPC secret replaced (the query is never logged)."""
+    if path.startswith(RPC_PREFIX):
+        rest = path[len(RPC_PREFIX):]
+        tail = rest[rest.find("/"):] if "/" in rest else ""
+        return f"{RPC_PREFIX}***{tail}"
+    return path
+
+
+class _AccessLogger(AbstractAccessLogger):
+    """One line per request without the query string (keys travel in ``code=``) or the
+    RPC secret."""
+
+    def log(self, request: BaseRequest, response: StreamResponse, time: float) -> None:
+        """Log method, redacted path, status and duration."""
+        self.logger.info("%s %s -> %d (%.1f ms)", request.method, _redacted(request.path),
+                         response.status, time * 1000)
+
+
+async def _close_sdk_session(app: web.Application) -> None:
+    """Close the durable SDK's shared aiohttp session when the server stops.
+
+    The SDK keeps one module-level ``ClientSession`` for its client calls and never closes
+    it (the worker process just exits). In this process it belongs to our loop, so we close
+    it here; the SDK opens a new one on its next call. Private API, hence the guard.
+    """
+    try:
+        from azure.durable_functions.models.utils import http_utils
+    except ImportError:
+        return
+    close = getattr(http_utils, "_close_session", None)
+    if close is not None:
+        await close()
+
+
+class HttpFrontEnd:
+    """Serves an indexed app's HTTP functions and the management API over HTTP."""
+
+    def __init__(self, index: FunctionIndex, service: DurableService, keys: HostKeys,
+                 settings: HostSettings, host: str = "127.0.0.1", port: int = 7071, *,
+                 max_body_bytes: int = DEFAULT_MAX_BODY_BYTES) -> None:
+        self._index = index
+        self._service = service
+        self._keys = keys
+        self._settings = settings
+        self._host = host
+        self._requested_port = port
+        self._max_body_bytes = max_body_bytes
+        self._rpc_secret = new_rpc_secret()
+        self._routes: RouteTable[HttpFunction] = RouteTable(
+            [(function.route, function) for function in index.http])
+        prefix = settings.route_prefix.strip("/")
+        self._function_prefix = f"/{prefix}/" if prefix else "/"
+        self._runner: web.AppRunner | None = None
+        self._port: int | None = None
+        self._urls: DurableUrls | None = None
+
+    @property
+    def port(self) -> int:
+        """The port listened on (the real one when 0 was asked)."""
+        if self._port is None:
+            raise RuntimeError("the HTTP front end has not been started")
+        return self._port
+
+    @property
+    def base_url(self) -> str:
+        """``http://host:port``; a wildcard bind address is given as loopback."""
+        host = {"0.0.0.0": "127.0.0.1", "::": "::1", "": "127.0.0.1"}.get(  # noqa: S104
+            self._host, self._host)
+        shown = f"[{host}]" if ":" in host else host
+        return f"http://{shown}:{self.port}"
+
+    @property
+    def urls(self) -> DurableUrls:
+        """The durable URLs (public management URLs, binding JSON) of the running server."""
+        if self._urls is None:
+            raise RuntimeError("the HTTP front end has not been started")
+        return self._urls
+
+    def client_binding_json(self) -> str:
+        """The JSON a ``durableClient`` parameter receives (holds the RPC secret: host
+        code and the app's own functions only)."""
+        return self.urls.binding_json()
+
+    async def start(self) -> None:
+        """Bind and start serving; raises ``OSError`` when the port is taken."""
+        if self._runner is not None:
+            raise RuntimeError("the HTTP front end is already running")
+        app = web.Application(client_max_size=self._max_body_bytes)
+        state = app[STATE] = _State()
+        app.router.add_route("*", "/{tail:.*}", self._dispatch)
+        app.on_cleanup.append(_close_sdk_session)
+        runner = web.AppRunner(app, access_log_class=_AccessLogger, access_log=access_log,
+                               shutdown_timeout=5.0)
+        await runner.setup()
+        try:
+            site = web.TCPSite(runner, self._host, self._requested_port)
+            await site.start()
+            self._port = int(runner.addresses[0][1])
+            self._urls = DurableUrls(self.base_url, self._settings.hub_name,
+                                     self._keys.system_key, self._rpc_secret)
+            state.management = ManagementApi(self._service, self._urls)
+            state.rpc_prefix = f"{RPC_PREFIX}{self._rpc_secret}{RPC_SUFFIX}/"
+            state.binding_json = self._urls.binding_json()
+        except BaseException:
+            await runner.cleanup()
+            raise
+        self._runner = runner
+        log.info("listening on %s (%d HTTP functions, hub %s)", self.base_url,
+                 len(self._index.http), self._settings.hub_name)
+
+    async def stop(self) -> None:
+        """Stop serving and wait for requests in flight (up to a few seconds); idempotent."""
+        runner, self._runner = self._runner, None
+        if runner is not None:
+            await runner.cleanup()
+
+    async def _dispatch(self, request: web.Request) -> web.StreamResponse:
+        """Route a request to the RPC API, the management API or an HTTP function."""
+        state = request.app[STATE]
+        if state.management is None:
+            # Only between binding the port and building the URLs that depend on it.
+            return error_response(503, "starting up")
+        raw = request.rel_url.raw_path
+        if raw.startswith(RPC_PREFIX):
+            return await self._rpc(request, raw, state)
+        webhook = WEBHOOK_PATH + "/"
+        if raw.lower().startswith(webhook.lower()) or raw.lower() == WEBHOOK_PATH.lower():
+            if not self._keys.allows_system(presented_key(request.headers, request.query)):
+                return error_response(401, "unauthorized",
+                                      message="the durable management API needs the system "
+                                              "or master key (code= or x-functions-key)")
+            return await self._management(state).handle(request, raw[len(webhook):], False)
+        prefix = self._function_prefix
+        if raw.lower().startswith(prefix.lower()) or raw.lower() + "/" == prefix.lower():
+            return await self._function(request, raw[len(prefix):], state)
+        return error_response(404, "not found")
+
+    @staticmethod
+    def _management(state: _State) -> ManagementApi:
+        """The management API (present once started)."""
+        if state.management is None:
+            raise RuntimeError("the HTTP front end has not finished starting")
+        return state.management
+
+    async def _rpc(self, request: web.Request, raw: str, state: _State) -> web.StreamResponse:
+        """The SDK client's calls: the path must carry this process's secret.
+
+        The SDK never adds ``code=`` to its RPC calls, so this path is keyless like Azure's
+        loopback RPC listener; the secret (see ``devhost.durable_binding``) stands in for
+        the loopback-only port. A wrong secret is a plain 404, revealing nothing.
+        """
+        expected = state.rpc_prefix
+        presented = raw[:len(expected)]
+        # Constant time, so a probe cannot learn the secret a character at a time.
+        if len(raw) < len(expected) or not hmac.compare_digest(
+                presented.encode(), expected.encode()):
+            return error_response(404, "not found")
+        return await self._management(state).handle(request, raw[len(expected):], True)
+
+    async def _function(self, request: web.Request, path: str,
+                        state: _State) -> web.StreamResponse:
+        """Find the HTTP function for ``path``, check method and key, and call it."""
+        matches = self._routes.match(path)
+        if not matches:
+            return error_response(404, "not found")
+        chosen = next((m for m in matches if request.method in m.target.methods), None)
+        if chosen is None:
+            allowed = sorted({method for m in matches for method in m.target.methods})
+            response = error_response(405, "method not allowed", allowed=allowed)
+            response.headers["Allow"] = ", ".join(allowed)
+            return response
+        function = chosen.target
+        if not self._keys.allows(function.auth_level,
+                                 presented_key(request.headers, request.query)):
+            return error_response(401, "unauthorized",
+                                  message=f"{function.name} needs a "
+                                          f"{function.auth_level} key (code= or "
+                                          "x-functions-key)")
+        if (request.content_length or 0) > self._max_body_bytes:
+            return self._too_large()
+        try:
+            body = await request.read()
+        except web.HTTPRequestEntityTooLarge:
+            return self._too_large()
+        req = to_func_request(request, body, chosen.values)
+        return await self._invoke(function, req, state)
+
+    def _too_large(self) -> web.Response:
+        """413 for a body over the limit."""
+        return error_response(413, "request body too large", limit=self._max_body_bytes)
+
+    async def _invoke(self, function: HttpFunction, req: Any,
+                      state: _State) -> web.StreamResponse:
+        """Call the function as the worker does and map its result; 500 if it fails."""
+        invocation_id = str(uuid.uuid4())
+        kwargs: dict[str, Any] = {function.request_param: req}
+        if function.client_param is not None:
+            kwargs[function.client_param] = state.binding_json
+        try:
+            if function.is_async:
+                result = await function.func(**kwargs)
+            else:
+                # Sync functions must not block the loop other requests run on.
+                result = await asyncio.to_thread(function.func, **kwargs)
+            return to_web_response(result)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("function %s failed (invocation %s)", function.name, invocation_id)
+            return error_response(500, "function failed", function=function.name,
+                                  invocationId=invocation_id)

@@ -1,0 +1,149 @@
+"""An app folder's host settings from ``host.json`` and ``local.settings.json``, as Core Tools.
+
+From ``host.json`` the host needs the durable task hub name (``extensions.durableTask.hubName``,
+default ``TestHubName``, ``%Setting%`` references resolved) and the HTTP route prefix
+(``extensions.http.routePrefix``, default ``api``). ``local.settings.json`` is optional; its
+``Values`` become app settings, but an environment variable of the same name wins, and
+applying them never overwrites the environment.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from collections.abc import Mapping, MutableMapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any
+
+from devhost.errors import AppLoadError
+
+__all__ = ["DEFAULT_HUB_NAME", "DEFAULT_ROUTE_PREFIX", "HostSettings", "apply_values",
+           "load_settings"]
+
+DEFAULT_HUB_NAME = "TestHubName"
+DEFAULT_ROUTE_PREFIX = "api"
+HOST_JSON = "host.json"
+LOCAL_SETTINGS_JSON = "local.settings.json"
+
+# Azure Storage task hubs name tables and queues after the hub: letters and digits,
+# starting with a letter, 3 to 45 characters.
+_HUB_NAME = re.compile(r"[A-Za-z][A-Za-z0-9]{2,44}")
+_SETTING_REFERENCE = re.compile(r"%([^%]+)%")
+
+
+@dataclass(frozen=True)
+class HostSettings:
+    """What the host reads from an app folder before loading the app."""
+
+    app_dir: Path
+    hub_name: str = DEFAULT_HUB_NAME
+    route_prefix: str = DEFAULT_ROUTE_PREFIX
+    # local.settings.json Values as written (may hold secrets: kept out of repr).
+    values: Mapping[str, str] = field(default_factory=dict, repr=False)
+
+    def get(self, name: str, environ: Mapping[str, str] | None = None) -> str | None:
+        """An app setting: the environment variable first, then ``Values``; None if neither."""
+        env = os.environ if environ is None else environ
+        if name in env:
+            return env[name]
+        return self.values.get(name)
+
+
+def _read_json(path: Path) -> dict[str, Any]:
+    """A JSON object from ``path``, or ``AppLoadError`` naming the file and the problem."""
+    try:
+        document = json.loads(path.read_text(encoding="utf-8-sig"))
+    except ValueError as err:
+        raise AppLoadError(f"{path} is not valid JSON: {err}") from err
+    except OSError as err:
+        raise AppLoadError(f"cannot read {path}: {err}") from err
+    if not isinstance(document, dict):
+        raise AppLoadError(f"{path} must hold a JSON object")
+    return document
+
+
+def _setting_text(name: str, value: object, path: Path) -> str:
+    """A ``Values`` entry as an environment string (Core Tools takes scalars only)."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return str(value)
+    raise AppLoadError(f"{path}: Values.{name} must be a string, number or boolean")
+
+
+def _read_values(app_dir: Path) -> dict[str, str]:
+    """``local.settings.json`` Values, or {} when the file is absent."""
+    path = app_dir / LOCAL_SETTINGS_JSON
+    if not path.exists():
+        return {}
+    document = _read_json(path)
+    if document.get("IsEncrypted") is True:
+        raise AppLoadError(f"{path} is encrypted; decrypt it (func settings decrypt) first")
+    values = document.get("Values") or {}
+    if not isinstance(values, dict):
+        raise AppLoadError(f"{path}: Values must be a JSON object")
+    return {str(name): _setting_text(name, value, path) for name, value in values.items()}
+
+
+def _section(document: Mapping[str, Any], *keys: str) -> Mapping[str, Any]:
+    """A nested object of ``host.json`` ({} when any level is missing)."""
+    current: Any = document
+    for key in keys:
+        current = current.get(key) if isinstance(current, Mapping) else None
+    return current if isinstance(current, Mapping) else {}
+
+
+def load_settings(app_dir: Path, environ: Mapping[str, str] | None = None) -> HostSettings:
+    """Read ``host.json`` and ``local.settings.json`` of ``app_dir``.
+
+    Raises ``AppLoadError`` for unreadable or malformed files and for a hub name Azure
+    Storage would refuse. A missing ``host.json`` gives the defaults.
+    """
+    app_dir = Path(app_dir).resolve()
+    values = _read_values(app_dir)
+    host_path = app_dir / HOST_JSON
+    host = _read_json(host_path) if host_path.exists() else {}
+    env = os.environ if environ is None else environ
+    probe = HostSettings(app_dir, values=values)
+
+    raw_hub = _section(host, "extensions", "durableTask").get("hubName") or DEFAULT_HUB_NAME
+    if not isinstance(raw_hub, str):
+        raise AppLoadError(f"{host_path}: extensions.durableTask.hubName must be a string")
+
+    def resolve(found: re.Match[str]) -> str:
+        # hubName may name an app setting, e.g. "%TaskHubName%", as in Azure.
+        value = probe.get(found.group(1), env)
+        if value is None:
+            raise AppLoadError(f"{host_path}: hubName refers to app setting "
+                               f"{found.group(1)!r}, which is not set")
+        return value
+
+    hub_name = _SETTING_REFERENCE.sub(resolve, raw_hub)
+    if not _HUB_NAME.fullmatch(hub_name):
+        raise AppLoadError(f"task hub name {hub_name!r} is invalid: use 3-45 letters and "
+                           "digits, starting with a letter")
+
+    prefix = _section(host, "extensions", "http").get("routePrefix", DEFAULT_ROUTE_PREFIX)
+    if not isinstance(prefix, str):
+        raise AppLoadError(f"{host_path}: extensions.http.routePrefix must be a string")
+    return HostSettings(app_dir, hub_name, prefix.strip("/"), MappingProxyType(values))
+
+
+def apply_values(settings: HostSettings,
+                 environ: MutableMapping[str, str] | None = None) -> list[str]:
+    """Export ``Values`` into the environment the app reads, never overwriting a variable.
+
+    Returns the names it set, sorted.
+    """
+    env = os.environ if environ is None else environ
+    applied = []
+    for name, value in settings.values.items():
+        if name not in env:
+            env[name] = value
+            applied.append(name)
+    return sorted(applied)
