@@ -38,6 +38,9 @@ class _Queued:
     order: int
     visible_at: datetime | None
     payload: Any = field(compare=False)
+    # Hardening fix: when the message was due to arrive (its send time, or its fire time
+    # for a timer), so a lease hands messages out in that order; see ``_lease``.
+    due: datetime | None = field(default=None, compare=False)
 
 
 @dataclass
@@ -112,7 +115,8 @@ class MemoryTaskHub(TaskHub):
 
     def _enqueue(self, message: Message) -> None:
         inbox = self._inboxes.setdefault(message.instance_id, [])
-        inbox.append(_Queued(next(self._order), message.visible_at, copy.deepcopy(message)))
+        inbox.append(_Queued(next(self._order), message.visible_at, copy.deepcopy(message),
+                             due=message.visible_at or self.clock.now()))
 
     async def send(self, messages: list[Message]) -> None:
         """Queue messages for their instances."""
@@ -151,6 +155,8 @@ class MemoryTaskHub(TaskHub):
             existed = self._records.pop(instance_id, None) is not None
             self._histories.pop(instance_id, None)
             self._inboxes.pop(instance_id, None)
+            # A purge is a change: a lease taken before it must not write the instance back.
+            self._versions[instance_id] = self._versions.get(instance_id, 0) + 1
             return existed
 
     # Orchestration work --------------------------------------------------------------------
@@ -183,6 +189,13 @@ class MemoryTaskHub(TaskHub):
     def _lease(self, instance_id: str) -> OrchestrationWorkItem:
         self._leased.add(instance_id)
         visible = [i for i in self._inboxes[instance_id] if self._visible(i)]
+        # Hardening fix (tests/hardening, approval racing the timeout): a timer is queued
+        # when it is created but only arrives when it fires. Ordered by queueing alone, a
+        # timer that came due after an event was raised still went first in the same
+        # lease, so an approval accepted before the deadline lost to it. Order by the
+        # time each message was due instead (ties keep queue order), as the Azure hub
+        # does by holding early timers back in the queue until they are due.
+        visible.sort(key=lambda i: (i.due or self.clock.now(), i.order))
         messages = [copy.deepcopy(i.payload) for i in visible]
         record = self._records.get(instance_id)
         return OrchestrationWorkItem(

@@ -1,0 +1,417 @@
+"""The task hub on Azure Storage tables and queues (Azurite locally, a real account unchanged).
+
+Layout (see azure_tables and azure_queues): table ``{hub}Instances`` holds one partition per
+instance (record row plus history rows), ``{hub}Payloads`` oversized message bodies; queue
+``{hub}-control`` carries orchestration messages, ``{hub}-workitems`` activity tasks.
+
+Leases. A fetch receives control messages in batches into an in-process buffer, grouped by
+instance. Leasing an instance takes its due messages out of the buffer, marks the instance
+leased (so one task works it at a time; messages arriving meanwhile wait in the buffer for
+its next fetch) and reads its record and history in one partition query. The lease is the
+instance, the pop receipts of its messages and the record's ETag. Completing commits history
+and record in one table transaction conditional on that ETag (``LockLost`` otherwise), and
+only then deletes the consumed messages.
+
+At least once. A received message stays invisible for ``visibility_timeout`` seconds. If it
+is not deleted in time (a crash, a very long episode) it comes back; a delete with a stale
+receipt is ignored, and the engine drops the re-delivered event by its MessageId. Buffered
+messages whose receipts are about to run out are dropped from the buffer: the queue hands
+them out again.
+
+Timers are messages sent invisible until their ``visible_at`` (at most 7 days at a time).
+One received early is made invisible again for the remaining time, or, when it is due within
+about a second, held in the buffer and handed out when due.
+
+Polling. One receive per queue is in flight at a time; other fetchers wait for it. An empty
+receive makes the next one wait longer (``min_poll_seconds`` doubling up to
+``max_poll_seconds``); any message received, or sent by this process, resets that. While
+there is work nobody sleeps.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import copy
+import logging
+import math
+from datetime import datetime
+from typing import Any
+
+from azure.data.tables.aio import TableClient
+from azure.storage.queue.aio import QueueClient
+
+from devhost.azurite import resolve_connection_string
+from devhost.clock import Clock, SystemClock
+from devhost.errors import InstanceExists, LockLost, StorageUnavailable
+from devhost.protocol import EventType
+from devhost.taskhub.azure_activities import ActivityQueue
+from devhost.taskhub.azure_common import MAX_VISIBILITY_SECONDS, ClientOptions, StorageNames
+from devhost.taskhub.azure_leases import (
+    BufferedMessage,
+    HistoryCache,
+    Inbox,
+    OrchestrationLease,
+    Poller,
+)
+from devhost.taskhub.azure_queues import (
+    PayloadTable,
+    QueueChannel,
+    Received,
+    message_body,
+    message_from_body,
+)
+from devhost.taskhub.azure_tables import InstanceTable
+from devhost.taskhub.base import (
+    ActivityTask,
+    ActivityWorkItem,
+    InstanceRecord,
+    Message,
+    OrchestrationWorkItem,
+    RuntimeStatus,
+    TaskHub,
+)
+
+__all__ = ["AzureStorageTaskHub"]
+
+log = logging.getLogger(__name__)
+
+MAX_BATCH = 32  # the most messages one queue receive may return
+_CREATE_ATTEMPTS = 5
+
+
+class AzureStorageTaskHub(TaskHub):
+    """A task hub kept in an Azure Storage account's tables and queues.
+
+    Queue visibility is wall-clock time, so ``clock`` should be the system clock except in
+    tests that only look at timestamps. ``history_cache_size`` instances keep their last
+    committed state in memory (0 turns that off and reads every episode from the table).
+    """
+
+    def __init__(
+        self,
+        connection_string: str,
+        hub_name: str,
+        clock: Clock | None = None,
+        *,
+        visibility_timeout: float = 60.0,
+        batch_size: int = MAX_BATCH,
+        min_poll_seconds: float = 0.01,
+        max_poll_seconds: float = 0.5,
+        retry_total: int = 2,
+        connection_timeout: float = 2.0,
+        read_timeout: float = 10.0,
+        history_cache_size: int = 1000,
+    ) -> None:
+        self.clock = clock or SystemClock()
+        self.hub_name = hub_name
+        self.names = StorageNames.for_hub(hub_name)
+        connection = resolve_connection_string(connection_string)
+        options = ClientOptions(retry_total=retry_total, connection_timeout=connection_timeout,
+                                read_timeout=read_timeout)
+        self._clients: list[TableClient | QueueClient] = []
+        self._table = InstanceTable(
+            self._table_client(connection, self.names.instances_table, options))
+        self._payloads = PayloadTable(
+            self._table_client(connection, self.names.payloads_table, options))
+        self._control = QueueChannel(
+            self._queue_client(connection, self.names.control_queue, options), self._payloads)
+        self._visibility = max(1, math.ceil(visibility_timeout))
+        # Receipts are given up a little before they run out, so a handed-out message can
+        # still be deleted; early timers due within the hold window wait in the buffer.
+        expiry_margin = self._visibility * 0.1
+        self._expiry_margin = expiry_margin
+        self._hold_seconds = min(1.0, self._visibility / 3)
+        self._batch = max(1, min(MAX_BATCH, batch_size))
+        self._inbox = Inbox()
+        self._cache = HistoryCache(history_cache_size)
+        self._control_poll = Poller(min_poll_seconds, max_poll_seconds)
+        self._activities = ActivityQueue(
+            QueueChannel(self._queue_client(connection, self.names.work_item_queue, options),
+                         self._payloads),
+            Poller(min_poll_seconds, max_poll_seconds),
+            visibility_seconds=self._visibility, expiry_margin=expiry_margin,
+            batch=self._batch)
+
+    def _table_client(self, connection: str, name: str, options: ClientOptions) -> TableClient:
+        client = TableClient.from_connection_string(connection, name, **options.table_kwargs())
+        self._clients.append(client)
+        return client
+
+    def _queue_client(self, connection: str, name: str, options: ClientOptions) -> QueueClient:
+        client = QueueClient.from_connection_string(connection, name, **options.queue_kwargs())
+        self._clients.append(client)
+        return client
+
+    async def start(self) -> None:
+        """Create the tables and queues that do not exist yet."""
+        await asyncio.gather(self._table.create(), self._payloads.create(),
+                             self._control.create(), self._activities.create())
+
+    async def close(self) -> None:
+        """Close every storage client."""
+        for client in self._clients:
+            with contextlib.suppress(Exception):
+                await client.close()
+
+    # Sending -------------------------------------------------------------------------------
+
+    def _delay_seconds(self, visible_at: datetime | None) -> int:
+        if visible_at is None:
+            return 0
+        seconds = (visible_at - self.clock.now()).total_seconds()
+        # Rounded down: a message that shows up early is held until due, never late.
+        return max(0, min(MAX_VISIBILITY_SECONDS, int(seconds)))
+
+    async def _send_messages(self, messages: list[Message]) -> None:
+        async def send_in_order(group: list[Message]) -> None:
+            for message in group:
+                await self._control.send(message_body(message),
+                                         self._delay_seconds(message.visible_at))
+
+        # Messages for one instance go one after another (queues are roughly FIFO, so
+        # their order is mostly kept); different instances in parallel.
+        groups: dict[str, list[Message]] = {}
+        for message in messages:
+            groups.setdefault(message.instance_id, []).append(message)
+        await asyncio.gather(*(send_in_order(group) for group in groups.values()))
+        if messages:
+            self._control_poll.work_arrived()
+
+    async def send(self, messages: list[Message]) -> None:
+        """Queue messages for their instances, each invisible until its ``visible_at``."""
+        await self._send_messages(messages)
+
+    # Instances -----------------------------------------------------------------------------
+
+    async def create_instance(self, record: InstanceRecord, start: Message) -> None:
+        """Write the record (replacing an ended one), then queue the start message.
+
+        If the start message cannot be sent the new record is deleted again, so a retry
+        does not meet ``InstanceExists`` for an instance that would never start.
+        """
+        self._cache.drop(record.instance_id)
+        for _attempt in range(_CREATE_ATTEMPTS):
+            # Insert first: a new id (the usual case) then costs one call, not two.
+            old = None
+            etag = await self._table.insert_record(record)
+            if etag is not None:
+                break
+            old = await self._table.read_record(record.instance_id)
+            if old is None:
+                continue  # purged in between: insert again
+            if not old.record.runtime_status.has_ended:
+                raise InstanceExists(record.instance_id)
+            etag = await self._table.replace_record(old, record)
+            if etag is not None:
+                break
+        else:  # another creator won every race: it exists now
+            raise InstanceExists(record.instance_id)
+        try:
+            await self._send_messages([start])
+        except BaseException:
+            with contextlib.suppress(StorageUnavailable):
+                await self._table.delete_record(record.instance_id, etag)
+            raise
+        if old is not None:
+            await self._forget_old_history(record.instance_id, old.generation + 1)
+
+    async def _forget_old_history(self, instance_id: str, generation: int) -> None:
+        # Old generations are invisible already; deleting them only saves space.
+        try:
+            await self._table.delete_old_generations(instance_id, generation)
+        except StorageUnavailable as err:
+            log.info("old history of %s left for later: %s", instance_id, err)
+
+    async def get_instance(self, instance_id: str) -> InstanceRecord | None:
+        """The instance's record, or None."""
+        stored = await self._table.read_record(instance_id)
+        return None if stored is None else stored.record
+
+    async def get_history(self, instance_id: str) -> list[dict[str, Any]]:
+        """The instance's history (empty for an unknown instance)."""
+        _stored, history = await self._table.read(instance_id)
+        return history
+
+    async def query_instances(
+        self,
+        statuses: set[RuntimeStatus] | None = None,
+        created_from: datetime | None = None,
+        created_to: datetime | None = None,
+    ) -> list[InstanceRecord]:
+        """Records matching every given filter, oldest first."""
+        return await self._table.query(statuses, created_from, created_to)
+
+    async def purge_instance(self, instance_id: str) -> bool:
+        """Delete the record and every history row; False when there was no record."""
+        self._cache.drop(instance_id)
+        return await self._table.purge(instance_id)
+
+    # Orchestration work --------------------------------------------------------------------
+
+    async def fetch_orchestration_work(self, wait_seconds: float) -> OrchestrationWorkItem | None:
+        """Lease the first buffered instance with due messages, receiving more as needed."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + wait_seconds
+        poll = self._control_poll
+        looked = False  # even a fetch that may not wait looks at the queue once
+        while True:
+            taken = self._inbox.take_ready(self.clock.now(), loop.time())
+            if taken is not None:
+                return await self._open_lease(*taken)
+            remaining = deadline - loop.time()
+            if remaining <= 0 and (looked or poll.busy):
+                return None
+            due_in = self._inbox.next_due_in(self.clock.now())
+            if poll.busy:
+                # Someone else is receiving; look again when it is done.
+                await poll.wait(min(remaining, due_in, poll.maximum))
+                continue
+            looked = True
+            if not await self._receive_control():
+                await poll.wait(min(deadline - loop.time(), due_in, poll.backoff))
+
+    async def _receive_control(self) -> bool:
+        """Receive one batch into the inbox; False when the queue had nothing visible."""
+        poll = self._control_poll
+        poll.busy = True
+        try:
+            received = await self._control.receive(self._batch, self._visibility)
+        finally:
+            poll.busy = False
+            poll.notify()
+        poll.received(len(received))
+        now = self.clock.now()
+        expires = asyncio.get_running_loop().time() + self._visibility - self._expiry_margin
+        early: list[tuple[Received, int]] = []
+        for item in received:
+            try:
+                message = message_from_body(item.body)
+            except (KeyError, TypeError, ValueError) as err:
+                log.warning("dropping malformed message %s: %s", item.queue_message_id, err)
+                await self._control.delete(item)
+                continue
+            wait = 0.0 if message.visible_at is None else (
+                message.visible_at - now).total_seconds()
+            if wait > self._hold_seconds:
+                early.append((item, min(MAX_VISIBILITY_SECONDS, max(1, int(wait)))))
+            else:
+                self._inbox.add(BufferedMessage(message, item, expires))
+        if early:
+            await asyncio.gather(*(self._control.release(item, delay) for item, delay in early))
+        poll.notify()
+        return bool(received)
+
+    async def _open_lease(self, instance_id: str, entries: list[BufferedMessage]
+                          ) -> OrchestrationWorkItem:
+        try:
+            cached = self._cache.get(instance_id)
+            stored, history = cached if cached else await self._table.read(instance_id)
+        except BaseException:
+            self._inbox.put_back(instance_id, entries)
+            self._release(instance_id)
+            raise
+        # ExecutionStarted first: a queue is only roughly FIFO, and an event raised right
+        # after the start may overtake it.
+        messages = sorted((e.message for e in entries),
+                          key=lambda m: m.event.get("EventType") != EventType.EXECUTION_STARTED)
+        return OrchestrationWorkItem(
+            instance_id=instance_id,
+            messages=messages,
+            record=None if stored is None else copy.deepcopy(stored.record),
+            history=list(history),
+            lease=OrchestrationLease(instance_id, stored, entries, history),
+        )
+
+    def _release(self, instance_id: str) -> None:
+        self._inbox.leased.discard(instance_id)
+        self._control_poll.notify()
+
+    async def complete_orchestration_work(
+        self,
+        item: OrchestrationWorkItem,
+        new_history: list[dict[str, Any]],
+        record: InstanceRecord | None,
+        outbound: list[Message],
+        activities: list[ActivityTask],
+        replace_history: bool = False,
+    ) -> None:
+        """Send outbound work, commit history and record (ETag-checked), release the lease,
+        delete the consumed messages.
+
+        Outbound messages go first so a crash after the commit cannot lose them; if the
+        commit then fails they are duplicates the engine drops. On any failure the
+        consumed messages go back to the buffer for the next fetch. With ``record`` None
+        nothing is written: the messages are only deleted.
+        """
+        lease: OrchestrationLease = item.lease
+        if lease.released:
+            raise LockLost(lease.instance_id)
+        lease.released = True
+        if record is None:
+            self._release(lease.instance_id)
+            await self._delete_consumed(lease.entries)
+            return
+        try:
+            plan = self._table.plan_commit(lease.stored, record, new_history, replace_history)
+            await asyncio.gather(self._send_messages(outbound), self._activities.send(activities))
+            stored = await self._table.submit(plan)
+        except BaseException:
+            # Lost, failed, or unknown outcome (a timeout): read the instance afresh next time.
+            self._cache.drop(lease.instance_id)
+            self._inbox.put_back(lease.instance_id, lease.entries)
+            raise
+        finally:
+            self._release(lease.instance_id)
+        # Copies: the engine's objects may change after this call; the cache must not.
+        stored.record = copy.deepcopy(stored.record)
+        history = [] if replace_history else lease.history
+        self._cache.put(lease.instance_id, stored, history + copy.deepcopy(new_history))
+        await self._delete_consumed(lease.entries)
+        if replace_history and lease.stored is not None:
+            await self._forget_old_history(lease.instance_id, plan.generation)
+
+    async def _delete_consumed(self, entries: list[BufferedMessage]) -> None:
+        # The episode is committed; a failed delete only means a re-delivery the engine
+        # recognises, so it must not turn a successful commit into an error.
+        results = await asyncio.gather(*(self._control.delete(e.received) for e in entries),
+                                       return_exceptions=True)
+        for result in results:
+            if isinstance(result, StorageUnavailable):
+                log.info("consumed message not deleted, it will come again: %s", result)
+            elif isinstance(result, BaseException):
+                raise result
+
+    async def abandon_orchestration_work(self, item: OrchestrationWorkItem,
+                                         retry_after_seconds: float = 0) -> None:
+        """Release the lease; its messages come back after ``retry_after_seconds``."""
+        lease: OrchestrationLease = item.lease
+        if lease.released:
+            return
+        lease.released = True
+        try:
+            if retry_after_seconds <= 0:
+                # The receipts are still good: hand the messages out again from memory.
+                self._inbox.put_back(lease.instance_id, lease.entries)
+            else:
+                delay = min(MAX_VISIBILITY_SECONDS, math.ceil(retry_after_seconds))
+                await asyncio.gather(*(self._control.release(e.received, delay)
+                                       for e in lease.entries))
+        finally:
+            self._release(lease.instance_id)
+
+    # Activity work -------------------------------------------------------------------------
+
+    async def fetch_activity_work(self, wait_seconds: float) -> ActivityWorkItem | None:
+        """Lease the oldest received activity task, receiving more as needed."""
+        return await self._activities.fetch(wait_seconds)
+
+    async def complete_activity_work(self, item: ActivityWorkItem, result: Message) -> None:
+        """Send the result to the instance, then delete the task."""
+        await self._send_messages([result])
+        await self._activities.delete(item)
+
+    async def abandon_activity_work(self, item: ActivityWorkItem,
+                                    retry_after_seconds: float = 0) -> None:
+        """Make the task visible again after ``retry_after_seconds``."""
+        await self._activities.abandon(item, retry_after_seconds)
