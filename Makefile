@@ -40,7 +40,7 @@ test: setup lint typecheck  ## Lint, type-check and run the whole suite (unit, r
 	$(PY) -m pytest -q $(PYTEST_ARGS)
 
 unit: $(PY_STAMP)  ## Only the fast tests that need no Azurite.
-	$(PY) -m pytest -q -m "not e2e and not slow" $(PYTEST_ARGS)
+	$(PY) -m pytest -q -m "not e2e and not slow and not azurite" $(PYTEST_ARGS)
 
 test-slow: setup  ## The long fault and load trials.
 	$(PY) -m pytest -q -m slow --run-slow $(PYTEST_ARGS)

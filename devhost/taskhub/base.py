@@ -134,7 +134,8 @@ class TaskHub(abc.ABC):
         """Create ``record`` and queue its ExecutionStarted message.
 
         Raises ``InstanceExists`` when an instance with that id has not ended; an ended
-        one is replaced, its old history removed.
+        one is replaced, its old history removed. Not atomic on Azure Storage: the record
+        is written first, and removed again if the start message cannot be sent.
         """
 
     @abc.abstractmethod
@@ -167,6 +168,8 @@ class TaskHub(abc.ABC):
         engine found them all stale, or meant for an unknown or ended instance).
 
         Raises ``LockLost`` when the instance was changed by another writer since the fetch.
+        Outbound work may already have been sent then (the Azure hub sends before it
+        commits, so a crash never loses it): the engine drops such duplicates on arrival.
         """
 
     @abc.abstractmethod
