@@ -46,9 +46,15 @@ from devhost.taskhub.base import (
     OrchestrationWorkItem,
     ParentRef,
     RuntimeStatus,
+    new_message_id,
 )
 
 log = logging.getLogger(__name__)
+
+# Test-found fix: a timer message carries the execution it belongs to, so a timer left
+# over from an execution that continued as new (or was replaced) cannot complete the
+# new execution's task with the same id. Key added to TimerFired events (SDK ignores it).
+EXECUTION_ID = "ExecutionId"
 
 OrchestratorLookup = Any  # Mapping[str, OrchestratorFunction]; kept loose to avoid a cycle
 
@@ -89,7 +95,16 @@ class Episodes:
                 return Commit(record=None)  # stray messages for an unknown instance
             self.commit.record = record
         if record.runtime_status.has_ended:
-            return Commit(record=None)
+            # Test-found fix: a parent starting a child under the id of an ended instance
+            # (a re-run parent's children) replaces it, as a client's start_new does;
+            # dropping the start left the parent waiting forever.
+            restart = self._child_restart(messages)
+            if restart is None:
+                return Commit(record=None)
+            record = self._record_from_start([restart])
+            assert record is not None
+            self.commit = Commit(record=record, replace_history=True)
+            self.view, self.history, messages = HistoryView([]), [], [restart]
 
         fresh = self._fresh_events(messages)
         if not fresh:
@@ -101,7 +116,10 @@ class Episodes:
         terminate = next((e for e in fresh if e["EventType"] == EventType.EXECUTION_TERMINATED),
                          None)
         if terminate is not None:
-            self._terminate(terminate)
+            # Test-found fix: a start arriving with its terminate is recorded too, so
+            # the history still opens with its ExecutionStarted.
+            starts = [e for e in fresh if e["EventType"] == EventType.EXECUTION_STARTED]
+            self._terminate(terminate, starts)
             return self.commit
         for batch in self._batches(fresh):
             self._episode(batch)
@@ -130,14 +148,25 @@ class Episodes:
             if parent else None,
         )
 
+    def _child_restart(self, messages: list[Message]) -> Message | None:
+        """A sub-orchestration start this ended instance's history has not seen."""
+        return next((m for m in messages
+                     if m.event["EventType"] == EventType.EXECUTION_STARTED
+                     and m.event.get("ParentInstance")
+                     and m.message_id not in self.view.message_ids), None)
+
     def _fresh_events(self, messages: list[Message]) -> list[dict[str, Any]]:
         """The messages' events that are news, each tagged with its message id."""
         fresh: list[dict[str, Any]] = []
         claimed: set[tuple[int, int]] = set()
+        record = self.commit.record
+        assert record is not None
         for message in messages:
             event = {**message.event, MESSAGE_ID: message.message_id}
             if not self.view.is_news(event, message.message_id):
                 continue
+            if event.get(EXECUTION_ID, record.execution_id) != record.execution_id:
+                continue  # test-found fix: a timer of an earlier execution
             task_key = _completion_key(event)
             if task_key is not None:
                 if task_key in claimed:
@@ -205,7 +234,10 @@ class Episodes:
         record = replace(record, updated_at=self.now,
                          custom_status=to_json_text(custom) if custom is not None
                          else record.custom_status)
-        if record.runtime_status == RuntimeStatus.PENDING:
+        # Test-found fix: a new execution after continue-as-new runs as Running too;
+        # staying ContinuedAsNew also made run() stop after its first batch, dropping
+        # the events of the later batches.
+        if record.runtime_status in (RuntimeStatus.PENDING, RuntimeStatus.CONTINUED_AS_NEW):
             record = replace(record, runtime_status=RuntimeStatus.RUNNING)
         self.commit.record = record
 
@@ -214,6 +246,9 @@ class Episodes:
                                              f"{answer.error}")
         elif continue_input is not NO_CONTINUE:
             self._continue_as_new(continue_input)
+            # Test-found fix: the old execution's history is dropped whole; recording its
+            # OrchestratorCompleted here put it first in the new execution's history.
+            return
         elif answer.state.get("isDone"):
             self._finish(failed=False, output=answer.state.get("output"))
         self._record(orchestrator_completed(self.now))
@@ -243,7 +278,8 @@ class Episodes:
             self._record(timer_created(task_id, action.fire_at, self.now))
             if not action.cancelled:
                 self.commit.outbound.append(Message(
-                    record.instance_id, timer_fired(task_id, action.fire_at, action.fire_at),
+                    record.instance_id, {**timer_fired(task_id, action.fire_at, action.fire_at),
+                                         EXECUTION_ID: record.execution_id},
                     visible_at=action.fire_at))
         elif action.is_activity:
             assert action.name is not None
@@ -293,7 +329,8 @@ class Episodes:
         self._record(timer_created(timer_id, fire_at, self.now,
                                    **{RETRY_FOR: failed_id, ATTEMPT: attempt}))
         self.commit.outbound.append(Message(
-            record.instance_id, timer_fired(timer_id, fire_at, fire_at), visible_at=fire_at))
+            record.instance_id, {**timer_fired(timer_id, fire_at, fire_at),
+                                 EXECUTION_ID: record.execution_id}, visible_at=fire_at))
 
     # Endings -------------------------------------------------------------------------------
 
@@ -318,18 +355,22 @@ class Episodes:
         assert record is not None
         self.commit.replace_history = True
         self.commit.new_history = []
+        # Test-found fix: a fresh execution id, so the old execution's timers are stale.
         self.commit.record = replace(record, runtime_status=RuntimeStatus.CONTINUED_AS_NEW,
-                                     input=input_text, output=None, updated_at=self.now)
+                                     input=input_text, output=None, updated_at=self.now,
+                                     execution_id=new_message_id())
         parent = ({"InstanceId": record.parent.instance_id,
                    "TaskScheduledId": record.parent.task_id} if record.parent else None)
         self.commit.outbound.append(Message(record.instance_id, execution_started(
             record.name, record.instance_id, input_text, self.now, parent=parent)))
 
-    def _terminate(self, terminate: dict[str, Any]) -> None:
+    def _terminate(self, terminate: dict[str, Any], starts: list[dict[str, Any]]) -> None:
         record = self.commit.record
         assert record is not None
         reason = json.loads(terminate["Input"]) if terminate.get("Input") else None
         self._record(orchestrator_started(self.now))
+        for start in starts:
+            self._record(start)
         self._record(terminate)
         self._record(orchestrator_completed(self.now))
         self.commit.record = replace(record, runtime_status=RuntimeStatus.TERMINATED,

@@ -22,6 +22,15 @@ COMPLETIONS = {
     EventType.TIMER_FIRED: "TimerId",
 }
 FAILURES = frozenset({EventType.TASK_FAILED, EventType.SUB_ORCHESTRATION_FAILED})
+# Test-found fix: the scheduling event each completion must answer. Without the kind check
+# a stray TimerFired (or sub-orchestration result) carrying an activity's id completed it.
+COMPLETES = {
+    EventType.TASK_COMPLETED: EventType.TASK_SCHEDULED,
+    EventType.TASK_FAILED: EventType.TASK_SCHEDULED,
+    EventType.SUB_ORCHESTRATION_COMPLETED: EventType.SUB_ORCHESTRATION_CREATED,
+    EventType.SUB_ORCHESTRATION_FAILED: EventType.SUB_ORCHESTRATION_CREATED,
+    EventType.TIMER_FIRED: EventType.TIMER_CREATED,
+}
 
 
 class HistoryView:
@@ -69,7 +78,9 @@ class HistoryView:
             return not self.started
         if kind in COMPLETIONS:
             task_id = item[COMPLETIONS[kind]]
-            return task_id in self.scheduled and task_id not in self.finished
+            scheduled = self.scheduled.get(task_id)
+            return (scheduled is not None and task_id not in self.finished
+                    and scheduled["EventType"] == COMPLETES[kind])  # test-found fix
         return kind in (EventType.EVENT_RAISED, EventType.EXECUTION_TERMINATED)
 
     def is_retry_step(self, item: dict[str, Any]) -> bool:
