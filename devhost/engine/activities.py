@@ -13,6 +13,7 @@ from typing import Any
 
 from azure.functions._durable_functions import df_dumps, df_loads
 
+from devhost.engine.history_view import EXECUTION_ID
 from devhost.protocol import task_completed, task_failed
 from devhost.taskhub.base import ActivityTask, Message
 
@@ -42,7 +43,7 @@ async def run_activity(task: ActivityTask, activities: Mapping[str, Any], pool: 
     if function is None:
         event = task_failed(task.task_id, f"no activity function named '{task.name}'", None,
                             now())
-        return Message(task.instance_id, event)
+        return _answer(task, event)
     try:
         argument = {function.input_param: decode_input(task.input)}
         if function.is_async:
@@ -56,4 +57,11 @@ async def run_activity(task: ActivityTask, activities: Mapping[str, Any], pool: 
         details = "".join(traceback.format_exception(error))[-MAX_DETAILS:]
         event = task_failed(task.task_id,
                             f"Activity function '{task.name}' failed: {error}", details, now())
+    return _answer(task, event)
+
+
+def _answer(task: ActivityTask, event: dict[str, Any]) -> Message:
+    """The result message, addressed to the execution that scheduled the task."""
+    if task.execution_id:
+        event = {**event, EXECUTION_ID: task.execution_id}
     return Message(task.instance_id, event)

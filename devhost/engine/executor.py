@@ -15,6 +15,7 @@ from typing import Any
 from devhost.engine.actions import NO_CONTINUE, Schedulable, UnsupportedAction, flatten
 from devhost.engine.history_view import (
     ATTEMPT,
+    EXECUTION_ID,
     MESSAGE_ID,
     RETRY_FOR,
     RETRY_OF,
@@ -50,11 +51,6 @@ from devhost.taskhub.base import (
 )
 
 log = logging.getLogger(__name__)
-
-# Test-found fix: a timer message carries the execution it belongs to, so a timer left
-# over from an execution that continued as new (or was replaced) cannot complete the
-# new execution's task with the same id. Key added to TimerFired events (SDK ignores it).
-EXECUTION_ID = "ExecutionId"
 
 OrchestratorLookup = Any  # Mapping[str, OrchestratorFunction]; kept loose to avoid a cycle
 
@@ -144,7 +140,8 @@ class Episodes:
             created_at=self.now,
             updated_at=self.now,
             input=start.get("Input"),
-            parent=ParentRef(parent["InstanceId"], int(parent["TaskScheduledId"]))
+            parent=ParentRef(parent["InstanceId"], int(parent["TaskScheduledId"]),
+                             parent.get(EXECUTION_ID))
             if parent else None,
         )
 
@@ -286,7 +283,8 @@ class Episodes:
             self._record(task_scheduled(task_id, action.name, action.input, self.now,
                                         **retry_fields))
             self.commit.activities.append(
-                ActivityTask(record.instance_id, task_id, action.name, action.input))
+                ActivityTask(record.instance_id, task_id, action.name, action.input,
+                             execution_id=record.execution_id))
         elif action.is_sub_orchestration:
             assert action.name is not None
             # A retried attempt runs as a new instance: the failed one keeps its history.
@@ -297,7 +295,8 @@ class Episodes:
                                                    self.now, **retry_fields))
             self.commit.outbound.append(Message(child, execution_started(
                 action.name, child, action.input, self.now,
-                parent={"InstanceId": record.instance_id, "TaskScheduledId": task_id})))
+                parent={"InstanceId": record.instance_id, "TaskScheduledId": task_id,
+                        EXECUTION_ID: record.execution_id})))
         return task_id
 
     def _take_retry_step(self, step: dict[str, Any]) -> None:
@@ -347,7 +346,13 @@ class Episodes:
             event = (sub_orchestration_failed(parent.task_id, str(output), None, self.now)
                      if failed else
                      sub_orchestration_completed(parent.task_id, output_text, self.now))
-            self.commit.outbound.append(Message(parent.instance_id, event))
+            self._tell_parent(parent, event)
+
+    def _tell_parent(self, parent: ParentRef, event: dict[str, Any]) -> None:
+        """Send a child's outcome to the parent execution that started it."""
+        if parent.execution_id:
+            event = {**event, EXECUTION_ID: parent.execution_id}
+        self.commit.outbound.append(Message(parent.instance_id, event))
 
     def _continue_as_new(self, input_text: str | None) -> None:
         """End this execution and queue the start of the next with ``input_text``."""
@@ -360,7 +365,8 @@ class Episodes:
                                      input=input_text, output=None, updated_at=self.now,
                                      execution_id=new_message_id())
         parent = ({"InstanceId": record.parent.instance_id,
-                   "TaskScheduledId": record.parent.task_id} if record.parent else None)
+                   "TaskScheduledId": record.parent.task_id,
+                   EXECUTION_ID: record.parent.execution_id} if record.parent else None)
         self.commit.outbound.append(Message(record.instance_id, execution_started(
             record.name, record.instance_id, input_text, self.now, parent=parent)))
 
@@ -376,8 +382,8 @@ class Episodes:
         self.commit.record = replace(record, runtime_status=RuntimeStatus.TERMINATED,
                                      output=to_json_text(reason), updated_at=self.now)
         if record.parent is not None:
-            self.commit.outbound.append(Message(record.parent.instance_id, sub_orchestration_failed(
-                record.parent.task_id, f"terminated: {reason}", None, self.now)))
+            self._tell_parent(record.parent, sub_orchestration_failed(
+                record.parent.task_id, f"terminated: {reason}", None, self.now))
 
 
 def _completion_key(event: dict[str, Any]) -> tuple[int, int] | None:

@@ -13,6 +13,9 @@ RETRY_POLICY = "RetryPolicy"  # on the first attempt of a retried call
 RETRY_OF = "RetryOf"  # on a later attempt: the task id of the first attempt
 RETRY_FOR = "RetryFor"  # on a retry timer: the task id of the attempt that failed
 ATTEMPT = "Attempt"  # which attempt an event belongs to, from 1
+# On messages that answer an execution's work (timers, activity and child results): the
+# execution that asked, so a later execution reusing the task id never takes the answer.
+EXECUTION_ID = "ExecutionId"
 
 COMPLETIONS = {
     EventType.TASK_COMPLETED: "TaskScheduledId",

@@ -65,13 +65,15 @@ def message_from_body(body: dict[str, Any]) -> Message:
 def task_body(task: ActivityTask) -> dict[str, Any]:
     """The JSON body of an activity task."""
     return {"instanceId": task.instance_id, "messageId": task.message_id,
-            "taskId": task.task_id, "name": task.name, "input": task.input}
+            "taskId": task.task_id, "name": task.name, "input": task.input,
+            "executionId": task.execution_id}
 
 
 def task_from_body(body: dict[str, Any]) -> ActivityTask:
     """Read an activity task body."""
     return ActivityTask(instance_id=body["instanceId"], task_id=int(body["taskId"]),
-                        name=body["name"], input=body["input"], message_id=body["messageId"])
+                        name=body["name"], input=body["input"], message_id=body["messageId"],
+                        execution_id=body.get("executionId"))
 
 
 # Oversized payloads ------------------------------------------------------------------------

@@ -101,6 +101,8 @@ def record_entity(record: InstanceRecord, generation: int, history_rows: int
     if record.parent is not None:
         entity["ParentInstanceId"] = record.parent.instance_id
         entity["ParentTaskId"] = record.parent.task_id
+        if record.parent.execution_id:
+            entity["ParentExecutionId"] = record.parent.execution_id
     entity.update(split_text("Input", record.input))
     entity.update(split_text("Output", record.output))
     entity.update(split_text("CustomStatus", record.custom_status))
@@ -111,7 +113,8 @@ def stored_instance(entity: Any) -> StoredInstance:
     """Read a record row."""
     parent = None
     if entity.get("ParentInstanceId") is not None:
-        parent = ParentRef(entity["ParentInstanceId"], int(entity["ParentTaskId"]))
+        parent = ParentRef(entity["ParentInstanceId"], int(entity["ParentTaskId"]),
+                           entity.get("ParentExecutionId"))
     record = InstanceRecord(
         instance_id=entity["InstanceId"],
         name=entity["Name"],

@@ -55,6 +55,7 @@ class ParentRef:
 
     instance_id: str
     task_id: int
+    execution_id: str | None = None
 
 
 @dataclass
@@ -96,6 +97,9 @@ class ActivityTask:
     name: str
     input: str | None
     message_id: str = field(default_factory=new_message_id)
+    # The execution that scheduled it: its result must not reach a later execution
+    # (after continue-as-new or a re-created instance) that reused the task id.
+    execution_id: str | None = None
 
 
 @dataclass

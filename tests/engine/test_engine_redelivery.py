@@ -128,6 +128,25 @@ async def test_completion_of_the_wrong_kind_is_dropped(idle_runtime, crank, hub,
     assert_changes_nothing(run(await item_with(hub, instance, strays), samples, hub))
 
 
+async def test_result_for_another_execution_is_dropped(idle_runtime, crank, hub, samples):
+    """A result addressed to an earlier execution (same task id) never completes this one."""
+    instance = await sequence_after_first_result(idle_runtime, crank)  # task 1 is running
+    now = hub.clock.now()
+    stale = {**task_completed(1, json.dumps("old"), now), "ExecutionId": "an-earlier-one"}
+    assert_changes_nothing(run(await item_with(hub, instance, [Message(instance, stale)]),
+                               samples, hub))
+
+
+async def test_activity_tasks_are_addressed_to_their_execution(idle_runtime, crank, hub):
+    """Scheduled activities carry the execution id their result must match."""
+    instance = await idle_runtime.start_new("sequence", None, None)
+    await crank.episode()
+    leased = await hub.fetch_activity_work(0)
+    record = await hub.get_instance(instance)
+    assert leased is not None and record is not None
+    assert leased.task.execution_id == record.execution_id
+
+
 async def test_second_execution_started_is_dropped(idle_runtime, crank, hub, samples):
     """A start for an instance that already started changes nothing."""
     instance = await sequence_after_first_result(idle_runtime, crank)
