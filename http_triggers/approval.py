@@ -13,6 +13,7 @@ from http_triggers.responses import (
     json_response,
     order_id_from_route,
     parse_body,
+    service_unavailable,
     status_url,
 )
 from models.approval import ApprovalDecision, ApprovalRequest
@@ -50,7 +51,11 @@ async def approve_order(req: func.HttpRequest, client: df.DurableOrchestrationCl
     except RequestRejected as rejected:
         return rejected.response
 
-    status = await client.get_status(order_id)
+    try:
+        status = await client.get_status(order_id)
+    except Exception:
+        log.exception("status of order %s could not be read", order_id)
+        return service_unavailable()
     if not status:
         return error_response(404, "no such order", [{"field": "orderId", "message": order_id}])
     if has_ended(status):
@@ -71,7 +76,8 @@ async def approve_order(req: func.HttpRequest, client: df.DurableOrchestrationCl
     except Exception as error:
         refusal = _refusal_for_raise_error(order_id, error)
         if refusal is None:
-            raise
+            log.exception("approval of order %s could not be raised", order_id)
+            return service_unavailable()
         return refusal
     log.info("order %s: approval %s raised", order_id, request.approved)
     return json_response(

@@ -22,6 +22,7 @@ from http_triggers.responses import (
     json_response,
     order_id_from_route,
     parse_body,
+    service_unavailable,
     status_url,
 )
 from models.orchestration import OrderInput
@@ -82,6 +83,16 @@ async def place_order(req: func.HttpRequest, client: df.DurableOrchestrationClie
         approval_timeout_seconds=approval_timeout_seconds(),
         push_retry=push_retry_policy(),
     )
+    try:
+        return await _start_once(req, client, order)
+    except Exception:
+        log.exception("order %s could not be started", order.order_id)
+        return service_unavailable()
+
+
+async def _start_once(req: func.HttpRequest, client: df.DurableOrchestrationClient,
+                      order: OrderInput) -> func.HttpResponse:
+    """Start the order unless its id exists; answer with the existing order if it does."""
     existing = await _answer_existing(req, client, order)
     if existing is not None:
         return existing
@@ -108,7 +119,11 @@ async def order_status(req: func.HttpRequest, client: df.DurableOrchestrationCli
         order_id = order_id_from_route(req)
     except RequestRejected as rejected:
         return rejected.response
-    status = await client.get_status(order_id)
+    try:
+        status = await client.get_status(order_id)
+    except Exception:
+        log.exception("status of order %s could not be read", order_id)
+        return service_unavailable()
     if not status:
         return error_response(404, "no such order", [{"field": "orderId", "message": order_id}])
     return json_response(order_view(order_id, status).to_json_dict(), 200)

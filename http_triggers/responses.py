@@ -31,6 +31,21 @@ def error_response(status: int, error: str, details: list[dict] | None = None
     return json_response(ErrorBody(error=error, details=details or []).model_dump(), status)
 
 
+RETRY_AFTER_SECONDS = 5
+
+
+def service_unavailable() -> func.HttpResponse:
+    """503 when the durable back end cannot be reached (storage down, host restarting).
+
+    The caller may simply retry: a rejected start started nothing, and a start with a
+    client-chosen orderId is safe to repeat.
+    """
+    response = error_response(503, "orders are temporarily unavailable; please retry",
+                              [{"field": "service", "message": "durable task hub unreachable"}])
+    response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    return response
+
+
 class RequestRejected(Exception):
     """A request the route refuses; carries the answer to send."""
 

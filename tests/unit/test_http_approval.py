@@ -312,3 +312,17 @@ async def test_refusals_never_leak_management_urls_or_the_token(client):
     assert [a.status_code for a in answers] == [409, 410, 404, 400]
     for answer in answers:
         assert_nothing_leaks(answer)
+
+
+def _storage_down() -> None:
+    raise Exception("Webhook returned unrecognized status code 503")
+
+
+async def test_approval_when_the_task_hub_is_unreachable_answers_503(client):
+    """An approval the back end cannot take is a retryable 503, and nothing was raised."""
+    waiting(client)
+    client.before_next("raise_event", _storage_down)
+    response = await approve(client, {"approved": True})
+    assert response.status_code == 503
+    assert response.headers["Retry-After"] == "5"
+    assert client.raised == []

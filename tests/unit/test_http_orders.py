@@ -283,11 +283,13 @@ async def test_concurrent_start_of_a_different_order_answers_409(client):
     assert client.started == []
 
 
-async def test_start_failure_that_is_no_race_is_not_swallowed(client):
-    """A start the host refuses for another reason surfaces instead of a false success."""
+async def test_start_failure_that_is_no_race_answers_503(client):
+    """A start the host refuses for another reason is a 503 to retry, never a false success."""
     broken = DurableClientStandIn(orchestrators=())
-    with pytest.raises(Exception, match="doesn't exist"):
-        await place(broken, order(orderId=ORDER_ID))
+    response = await place(broken, order(orderId=ORDER_ID))
+    assert response.status_code == 503
+    assert response.headers["Retry-After"] == "5"
+    assert json.loads(response.get_body())["error"].startswith("orders are temporarily")
     assert broken.started == []
 
 
@@ -554,3 +556,17 @@ async def test_status_never_echoes_the_device_token(client):
     response = await read(client, ORDER_ID)
     assert response.status_code == 200
     assert_nothing_leaks(response)
+
+
+def _storage_down() -> None:
+    raise Exception("The operation failed with an unexpected status code 503")
+
+
+async def test_status_when_the_task_hub_is_unreachable_answers_503(client):
+    """A status read that the durable back end cannot answer is a retryable 503, not a 500."""
+    client.put_instance(ORDER_ID, RUNNING, None, input=stored_input(ORDER_ID))
+    client.before_next("get_status", _storage_down)
+    response = await read(client, ORDER_ID)
+    assert response.status_code == 503
+    assert response.headers["Retry-After"] == "5"
+    assert json.loads(response.get_body())["details"][0]["field"] == "service"
