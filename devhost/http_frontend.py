@@ -153,7 +153,9 @@ class HttpFrontEnd:
             raise RuntimeError("the HTTP front end is already running")
         app = web.Application(client_max_size=self._max_body_bytes)
         state = app[STATE] = _State()
-        app.router.add_route("*", "/{tail:.*}", self._dispatch)
+        # Hardening fix: ``[\s\S]`` rather than ``.``, which stops at a decoded line break,
+        # so a path holding %0A reached aiohttp's own plain-text 404 instead of our routes.
+        app.router.add_route("*", r"/{tail:[\s\S]*}", self._dispatch)
         app.on_cleanup.append(_close_sdk_session)
         runner = web.AppRunner(app, access_log_class=_AccessLogger, access_log=access_log,
                                shutdown_timeout=5.0)

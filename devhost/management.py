@@ -29,6 +29,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import re
 from collections.abc import Awaitable, Callable, Mapping
 from datetime import datetime, timezone
 from typing import Any
@@ -56,6 +57,10 @@ CONTINUATION_HEADER = "x-ms-continuation-token"
 # Azure Storage refuses these in keys; the Functions host refuses them in instance ids.
 _BAD_ID_CHARS = frozenset("/\\#?")
 MAX_INSTANCE_ID_LENGTH = 100
+# Json.NET's default MaxDepth, which the Functions host reads management bodies with.
+MAX_JSON_DEPTH = 64
+# Paging numbers: plain ASCII digits, few enough for any page size or offset.
+_COUNT = re.compile(r"[0-9]{1,9}")
 # Operations Azure has that this host does not implement yet: answered 501, not 404.
 _UNSUPPORTED_OPERATIONS = frozenset({"rewind", "restart", "suspend", "resume"})
 
@@ -186,14 +191,56 @@ def _start_input(body: bytes) -> str | None:
     text = body.decode("utf-8").strip()
     if not text:
         return None
-    value = json.loads(text)
+    value = _parse_json(text)
     if isinstance(value, str):
         try:
-            json.loads(value)
+            _parse_json(value)
+        except JsonTooDeep:
+            raise
         except ValueError:
             return text
         return value
     return text
+
+
+class JsonTooDeep(ValueError):
+    """A management request body nested deeper than ``MAX_JSON_DEPTH``."""
+
+
+def _parse_json(text: str) -> Any:
+    """``json.loads``, refusing (``JsonTooDeep``) JSON nested deeper than ``MAX_JSON_DEPTH``.
+
+    Hardening fix (tests/hardening): the Functions host reads these bodies with Json.NET,
+    whose default ``MaxDepth`` (64) refuses deeper JSON. Unbounded, JSON too deep for
+    ``json.loads`` here answered 500, and an event just shallow enough to pass (about 945
+    levels) overflowed the stack when the SDK parsed it again during replay, failing the
+    orchestration (measured with episodes on the event loop). The bound keeps every
+    accepted body far from Python's recursion limit, wherever it is parsed later.
+    """
+    try:
+        value = json.loads(text)
+    except RecursionError:
+        raise JsonTooDeep("JSON nested too deeply") from None
+    pending: list[tuple[Any, int]] = [(value, 1)]
+    while pending:
+        item, depth = pending.pop()
+        children = item.values() if isinstance(item, dict) else item if isinstance(
+            item, list) else None
+        if children is None:
+            continue
+        if depth > MAX_JSON_DEPTH:
+            raise JsonTooDeep(f"JSON nested deeper than {MAX_JSON_DEPTH} levels")
+        pending.extend((child, depth + 1) for child in children)
+    return value
+
+
+def _count(text: str) -> int | None:
+    """A paging number (``top``, the continuation token), or None when it is not one.
+
+    Hardening fix: ``str.isdigit`` also accepts digits ``int`` refuses ("²") and numbers
+    too long to convert, both of which made the query answer 500.
+    """
+    return int(text) if _COUNT.fullmatch(text) else None
 
 
 def _check_instance_id(instance_id: str) -> str | None:
@@ -268,7 +315,7 @@ class ManagementApi:
             return _error(400, problem)
         try:
             input_text = _start_input(await request.read())
-        except ValueError:
+        except ValueError:  # hardening fix: includes JsonTooDeep, see _parse_json
             return _error(400, "Invalid JSON content")
         try:
             new_id = await self._service.start_new(name, instance_id, input_text)
@@ -316,7 +363,7 @@ class ManagementApi:
         raw = (await request.read()).decode("utf-8", errors="replace").strip()
         try:
             if raw:
-                json.loads(raw)
+                _parse_json(raw)  # hardening fix: bounded depth, see _parse_json
         except ValueError:
             return _error(400, "Invalid JSON content")
         try:
@@ -396,10 +443,8 @@ class ManagementApi:
             records = await self._select(request)
         except ValueError as err:
             return _error(400, str(err))
-        start = request.headers.get(CONTINUATION_HEADER, "0")
-        offset = int(start) if start.isdigit() else 0
-        top = request.query.get("top", "")
-        size = int(top) if top.isdigit() and int(top) > 0 else len(records)
+        offset = _count(request.headers.get(CONTINUATION_HEADER, "")) or 0
+        size = _count(request.query.get("top", "")) or len(records)
         page = records[offset:offset + size]
         show_input = _flag(request.query, "showInput", True)
         headers = {}

@@ -2,11 +2,12 @@
 
 from typing import Annotated
 
-from pydantic import Field, StringConstraints
+from pydantic import AfterValidator, Field, StringConstraints
 
-from models.base import Contract, WireRequest
+from models.base import Contract, WireRequest, no_control_but_layout
 
-Note = Annotated[str, StringConstraints(max_length=500)]
+# Hardening fix (tests/hardening): no control characters but tab and line breaks.
+Note = Annotated[str, StringConstraints(max_length=500), AfterValidator(no_control_but_layout)]
 
 
 class ApprovalRequest(WireRequest):

@@ -1,7 +1,28 @@
 """The shared pydantic configuration of every contract that crosses a boundary."""
 
+import re
+
 from pydantic import BaseModel, ConfigDict
 from pydantic.alias_generators import to_camel
+
+# Hardening fix (tests/hardening/test_hardening_input.py): text from the wire may not carry
+# control characters (C0, DEL, C1). They are never part of a dish or a note a person typed,
+# and a NUL or an escape sequence would travel on into storage, logs and the phone's UI.
+_CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+_LAYOUT_CHARACTERS = re.compile(r"[\t\n\r]")
+
+
+def no_control_characters(value: str) -> str:
+    """Refuse text holding a control character (a pydantic ``AfterValidator``)."""
+    if _CONTROL_CHARACTERS.search(value):
+        raise ValueError("must not contain control characters")
+    return value
+
+
+def no_control_but_layout(value: str) -> str:
+    """Refuse control characters other than tab and line breaks (for free-text notes)."""
+    no_control_characters(_LAYOUT_CHARACTERS.sub(" ", value))
+    return value
 
 
 class Contract(BaseModel):

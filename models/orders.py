@@ -2,9 +2,9 @@
 
 from typing import Annotated
 
-from pydantic import Field, StringConstraints
+from pydantic import AfterValidator, Field, StringConstraints
 
-from models.base import Contract, WireRequest
+from models.base import Contract, WireRequest, no_control_characters
 from models.stages import Stage
 
 ORDER_ID_PATTERN = r"^[A-Za-z0-9_-]{8,64}$"
@@ -12,8 +12,13 @@ ORDER_ID_PATTERN = r"^[A-Za-z0-9_-]{8,64}$"
 OrderId = Annotated[str, StringConstraints(pattern=ORDER_ID_PATTERN)]
 """A client- or server-chosen order id; it is also the orchestration's instance id."""
 
+# Hardening fix (tests/hardening): a token is printable ASCII without spaces (FCM and APNs
+# tokens are letters, digits and ``-_:.``); anything else cannot reach a device.
+PRINTABLE_ASCII_PATTERN = r"^[!-~]+$"
+
 RegistrationToken = Annotated[
-    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=4096)
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=4096,
+                           pattern=PRINTABLE_ASCII_PATTERN)
 ]
 """An FCM registration token of the customer's device."""
 
@@ -21,7 +26,8 @@ RegistrationToken = Annotated[
 class OrderItem(WireRequest):
     """One line of an order: what and how many."""
 
-    name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+    name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100),
+                    AfterValidator(no_control_characters)]
     quantity: Annotated[int, Field(strict=True, ge=1, le=99)]
 
 

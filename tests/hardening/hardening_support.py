@@ -1,0 +1,254 @@
+"""What the hardening tests share: the app on a LocalHost, a raw HTTP client, waiting, counting.
+
+Imported by the conftest and the test modules of tests/hardening (pytest puts this folder on
+``sys.path`` for its conftest).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+import sys
+from collections import Counter
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+import aiohttp
+from azure.durable_functions.models.utils import http_utils
+from hypothesis import HealthCheck, settings
+from yarl import URL
+
+from devhost.host import LocalHost
+from devhost.protocol import EventType
+from devhost.taskhub.base import InstanceRecord, RuntimeStatus
+from fcm_emulator import FcmEmulator
+
+APP_DIR = Path(__file__).resolve().parents[2]
+WEBHOOK = "/runtime/webhooks/durabletask"
+TERMINAL_STAGES = frozenset({"finished", "cancelled", "expired"})
+WAIT_SECONDS = 15.0
+
+# One fixed, database-less profile: the same examples on every run and every machine.
+HOSTILE = settings(
+    max_examples=150,
+    deadline=None,
+    database=None,
+    derandomize=True,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+
+# How many hostile inputs each route was sent, reported at the end of the run.
+TRIED: Counter[str] = Counter()
+
+
+@dataclass(frozen=True)
+class Reply:
+    """One HTTP answer: status, headers, raw text and the JSON body (None if not JSON)."""
+
+    status: int
+    headers: Mapping[str, str]
+    text: str
+    body: Any
+
+
+def segment(value: str) -> str:
+    """``value`` as one percent-encoded path segment (every reserved character escaped)."""
+    return quote(value, safe="")
+
+
+class HttpApi:
+    """Raw HTTP to a LocalHost: the app's routes and the management API, keys as asked."""
+
+    def __init__(self, session: aiohttp.ClientSession, host: LocalHost) -> None:
+        """Talk to ``host`` through ``session``."""
+        self.session = session
+        self.host = host
+
+    @property
+    def keys(self) -> Any:
+        """The host's keys."""
+        assert self.host.keys is not None
+        return self.host.keys
+
+    async def request(self, method: str, path: str, *, data: bytes | str | None = None,
+                      json_body: Any = None, headers: Mapping[str, str] | None = None,
+                      query: str = "", route: str = "") -> Reply:
+        """Send ``method`` to the raw, already percent-encoded ``path`` (plus ``query``).
+
+        ``route`` names the route for the hostile-input tally; empty counts nothing.
+        """
+        url = URL(self.host.base_url + path + (f"?{query}" if query else ""), encoded=True)
+        sent_headers = dict(headers or {})
+        if json_body is not None:
+            data = json.dumps(json_body)
+            sent_headers.setdefault("content-type", "application/json")
+        if route:
+            TRIED[route] += 1
+        async with self.session.request(method, url, data=data, headers=sent_headers) as answer:
+            text = await answer.text(errors="replace")
+            try:
+                body = json.loads(text) if text else None
+            except ValueError:
+                body = None
+            return Reply(answer.status, dict(answer.headers), text, body)
+
+    async def place(self, body: Any = None, *, raw: bytes | None = None,
+                    route: str = "") -> Reply:
+        """``POST /api/orders`` with a JSON ``body`` or ``raw`` bytes."""
+        if raw is not None:
+            return await self.request("POST", "/api/orders", data=raw,
+                                      headers={"content-type": "application/json"},
+                                      route=route)
+        return await self.request("POST", "/api/orders", json_body=body, route=route)
+
+    async def status(self, order_segment: str, *, route: str = "") -> Reply:
+        """``GET /api/orders/{orderId}`` for an already encoded id segment."""
+        return await self.request("GET", f"/api/orders/{order_segment}", route=route)
+
+    async def approve(self, order_segment: str, body: Any = None, *, raw: bytes | None = None,
+                      key: str | None = "function", route: str = "") -> Reply:
+        """``POST /api/orders/{orderId}/approve`` with the function key (or ``key`` named)."""
+        headers = {"content-type": "application/json"}
+        if key is not None:
+            headers["x-functions-key"] = self.key(key)
+        data = raw if raw is not None else json.dumps(body).encode()
+        return await self.request("POST", f"/api/orders/{order_segment}/approve", data=data,
+                                  headers=headers, route=route)
+
+    def key(self, which: str) -> str:
+        """The host's ``function``, ``master`` or ``system`` key, or a ``wrong`` one."""
+        if which == "wrong":
+            return "not-a-key-" + "x" * 32
+        return str(getattr(self.keys, f"{which}_key"))
+
+    async def management(self, method: str, path: str, *, key: str | None = "system",
+                         data: bytes | None = None, route: str = "") -> Reply:
+        """A management API call below ``/runtime/webhooks/durabletask/`` with ``code=``."""
+        query = f"code={segment(self.key(key))}" if key is not None else ""
+        return await self.request(method, f"{WEBHOOK}/{path}", data=data, query=query,
+                                  headers={"content-type": "application/json"}, route=route)
+
+
+# The app and its host --------------------------------------------------------------------------
+
+def base_settings(fcm: FcmEmulator) -> dict[str, str]:
+    """The app settings every hardening host runs with: fast, pushing to the emulator."""
+    return {
+        "FCM_EMULATOR_HOST": fcm.host_port,
+        "FCM_PROJECT_ID": "hardening-project",
+        "FCM_TIMEOUT_SECONDS": "5",
+        "GOOGLE_APPLICATION_CREDENTIALS": "",
+        "FCM_SERVICE_ACCOUNT_JSON": "",
+        "BACKEND_ACTION_DELAY_SECONDS": "0",
+        "APPROVAL_TIMEOUT_SECONDS": "1800",
+        "PUSH_MAX_ATTEMPTS": "3",
+        "PUSH_FIRST_RETRY_MILLISECONDS": "1000",
+    }
+
+
+@contextlib.contextmanager
+def process_state_kept() -> Iterator[None]:
+    """Put back ``os.environ``, ``sys.path`` and ``function_app`` after a LocalHost ran.
+
+    LocalHost exports ``local.settings.json`` Values into the environment and imports
+    ``function_app``; no other test may inherit either.
+    """
+    saved_env = dict(os.environ)
+    saved_path = list(sys.path)
+    saved_app = sys.modules.get("function_app")
+    try:
+        yield
+    finally:
+        os.environ.clear()
+        os.environ.update(saved_env)
+        sys.path[:] = saved_path
+        if saved_app is None:
+            sys.modules.pop("function_app", None)
+        else:
+            sys.modules["function_app"] = saved_app
+
+
+def forget_sdk_session() -> None:
+    """Drop the durable SDK's process-wide session and lock, made on another test's loop."""
+    http_utils._client_session = None
+    http_utils._session_lock = asyncio.Lock()
+
+
+# Reading orders --------------------------------------------------------------------------------
+
+def custom_status(record: InstanceRecord | None) -> dict[str, Any]:
+    """The order's published journey ({} before the first episode)."""
+    if record is None or record.custom_status is None:
+        return {}
+    value: dict[str, Any] = json.loads(record.custom_status)
+    return value
+
+
+def stage_of(record: InstanceRecord | None) -> str | None:
+    """The stage the custom status shows."""
+    return custom_status(record).get("stage")
+
+
+def outcome_of(record: InstanceRecord | None) -> str | None:
+    """The approval outcome the custom status shows, once decided."""
+    approval = custom_status(record).get("approval") or {}
+    return approval.get("outcome")
+
+
+def at_stage(stage: str) -> Callable[[InstanceRecord], bool]:
+    """A ``wait_for`` condition: the order shows ``stage``."""
+    return lambda record: stage_of(record) == stage
+
+
+def decided(record: InstanceRecord) -> bool:
+    """A ``wait_for`` condition: the approval's outcome is recorded."""
+    return outcome_of(record) is not None
+
+
+def ended(record: InstanceRecord) -> bool:
+    """A ``wait_for`` condition: the instance completed, failed or was terminated."""
+    return record.runtime_status.has_ended
+
+
+def events_of(history: list[dict[str, Any]], kind: EventType) -> list[dict[str, Any]]:
+    """The history events of one type, in order."""
+    return [event for event in history if event["EventType"] == kind]
+
+
+def terminal_entries(record: InstanceRecord) -> list[dict[str, Any]]:
+    """Timeline entries of terminal stages (an order must have exactly one)."""
+    return [entry for entry in custom_status(record).get("timeline", [])
+            if entry["stage"] in TERMINAL_STAGES]
+
+
+def assert_completed_once(record: InstanceRecord, fcm: FcmEmulator, token: str,
+                          delivered: bool = True) -> str:
+    """The order completed (never failed) in exactly one terminal stage; return that stage.
+
+    With ``delivered`` the emulator also accepted exactly one push of a terminal stage.
+    """
+    assert record.runtime_status == RuntimeStatus.COMPLETED, record.output
+    final = stage_of(record)
+    assert final in TERMINAL_STAGES
+    assert [entry["stage"] for entry in terminal_entries(record)] == [final]
+    output = json.loads(record.output or "[]")
+    assert [result["stage"] for result in output][-1] == final
+    if not delivered:
+        return str(final)
+    final_pushes = [m for m in fcm.messages(token)
+                    if m["data"]["orderId"] == record.instance_id
+                    and m["data"]["stage"] in TERMINAL_STAGES]
+    assert [m["data"]["stage"] for m in final_pushes] == [final]
+    return str(final)
+
+
+def order_body(order_id: str, token: str, **extra: Any) -> dict[str, Any]:
+    """A valid place-order body."""
+    return {"orderId": order_id, "regId": token,
+            "items": [{"name": "Neapolitan pizza with pineapple", "quantity": 1}], **extra}
+
