@@ -32,6 +32,8 @@ log = logging.getLogger("devhost")
 
 STORAGE_SETTING = "AzureWebJobsStorage"
 MEMORY = "memory"
+# A crashed run's leased work comes back after this long; activities must finish within it.
+DEFAULT_VISIBILITY_SECONDS = 30.0
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -44,13 +46,14 @@ def _parser() -> argparse.ArgumentParser:
         command.add_argument("--host", default="127.0.0.1", help="address to listen on")
         command.add_argument("--port", type=int, default=7071, help="HTTP port (0: any)")
         command.add_argument("--log-level", default="INFO")
+        command.add_argument("--visibility-timeout", type=float,
+                             default=DEFAULT_VISIBILITY_SECONDS,
+                             help="seconds a leased message stays hidden: how soon a crashed "
+                                  "host's work is retried (keep it above your longest activity)")
     serve = commands.choices["serve"]
     serve.add_argument("--storage", help=f"'{MEMORY}' or a connection string "
                                          f"(default: the app's {STORAGE_SETTING})")
     serve.add_argument("--hub", help="task hub name (default: host.json's hubName)")
-    serve.add_argument("--visibility-timeout", type=float, default=60.0,
-                       help="seconds a leased message stays hidden (how soon a crashed "
-                            "host's work is retried)")
     return parser
 
 
@@ -109,7 +112,7 @@ async def _run(args: argparse.Namespace) -> None:
         storage = azurite.connection_string if azurite else configured
         fcm_host = settings.get("FCM_EMULATOR_HOST")
         emulator = await start_fcm_emulator(fcm_host)
-        host = LocalHost(app_dir, _task_hub_factory(storage, None, 60.0),
+        host = LocalHost(app_dir, _task_hub_factory(storage, None, args.visibility_timeout),
                          host=args.host, port=args.port)
         await host.start()
         assert host.index is not None and host.keys is not None
