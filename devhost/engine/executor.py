@@ -156,12 +156,19 @@ class Episodes:
         """The messages' events that are news, each tagged with its message id."""
         fresh: list[dict[str, Any]] = []
         claimed: set[tuple[int, int]] = set()
+        taken: set[str] = set()
         record = self.commit.record
         assert record is not None
         for message in messages:
             event = {**message.event, MESSAGE_ID: message.message_id}
             if not self.view.is_news(event, message.message_id):
                 continue
+            if message.message_id in taken:
+                # Test-found fix: two copies of one message in one batch (a start queued
+                # again by DurableRuntime._requeue_unstarted, on a hub whose inbox does not
+                # key messages by id) would both be news to the history.
+                continue
+            taken.add(message.message_id)
             if event.get(EXECUTION_ID, record.execution_id) != record.execution_id:
                 continue  # test-found fix: a timer of an earlier execution
             task_key = _completion_key(event)

@@ -37,29 +37,44 @@ class ActivityQueue:
         await self._channel.create()
 
     async def send(self, tasks: list[ActivityTask]) -> None:
-        """Queue tasks (in parallel) and wake this process's fetcher."""
-        await asyncio.gather(*(self._channel.send(task_body(task)) for task in tasks))
+        """Queue tasks (in parallel), keep them leased here, and wake this process's fetcher.
+
+        Performance (bench): each task is sent invisible for the visibility timeout and
+        buffered with the receipt the send returns, as if received: this process runs it
+        without a receive round trip (one call fewer per activity, and no wait for the
+        next poll on a sequence's critical path). Another host gets it only if this one
+        does not finish it in time, as with a received task.
+        """
+        sent = await asyncio.gather(*(self._channel.send(task_body(task),
+                                                         lease_seconds=self._visibility)
+                                      for task in tasks))
+        expires = asyncio.get_running_loop().time() + self._visibility - self._expiry_margin
+        for task, received in zip(tasks, sent, strict=True):
+            assert received is not None
+            self._tasks.append(BufferedTask(task, received, expires))
         if tasks:
-            self._poll.work_arrived()
+            self._poll.notify()
 
     async def fetch(self, wait_seconds: float) -> ActivityWorkItem | None:
         """Lease the oldest received task, receiving more as needed."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + wait_seconds
         looked = False  # even a fetch that may not wait looks at the queue once
+        poll = self._poll
         while True:
             item = await self._take()
             if item is not None:
                 return item
             remaining = deadline - loop.time()
-            if remaining <= 0 and (looked or self._poll.busy):
+            if remaining <= 0 and (looked or poll.busy):
                 return None
-            if self._poll.busy:
-                await self._poll.wait(min(remaining, self._poll.maximum))
-                continue
-            looked = True
-            if not await self._receive():
-                await self._poll.wait(min(deadline - loop.time(), self._poll.backoff))
+            if not poll.busy and (remaining <= 0 or poll.due_in(loop.time()) == 0):
+                looked = True
+                if await self._receive():
+                    continue
+            # Someone else is receiving, or the next receive (see Poller) is not due.
+            next_receive = poll.maximum if poll.busy else poll.due_in(loop.time())
+            await poll.wait(min(max(0.0, deadline - loop.time()), next_receive))
 
     async def _take(self) -> ActivityWorkItem | None:
         loop = asyncio.get_running_loop()

@@ -13,6 +13,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 from azure.core.exceptions import HttpResponseError, ServiceRequestError, ServiceResponseError
 
@@ -146,10 +147,16 @@ class ClientOptions:
     retry_backoff_seconds: float = 0.2
     connection_timeout: float = 2.0
     read_timeout: float = 10.0
+    # Performance (bench): with env settings on, aiohttp looks up proxy variables and
+    # parses ~/.netrc on a worker thread for every request, about 30% of the host's CPU
+    # per storage call (fan-out on Azurite: 6.5 -> 4.6 ms of Python CPU per activity).
+    # Off only for loopback endpoints (Azurite), where no proxy applies.
+    use_env_settings: bool = True
 
     def table_kwargs(self) -> dict[str, Any]:
         """Keyword arguments for a tables client."""
         return {
+            "use_env_settings": self.use_env_settings,
             "retry_total": self.retry_total,
             "retry_backoff_factor": self.retry_backoff_seconds,
             "retry_backoff_max": 2.0,
@@ -164,6 +171,7 @@ class ClientOptions:
         of the same policy wait about ``retry_backoff_seconds`` per retry instead.
         """
         return {
+            "use_env_settings": self.use_env_settings,
             "retry_total": self.retry_total,
             "initial_backoff": self.retry_backoff_seconds,
             "increment_base": self.retry_backoff_seconds,
@@ -171,3 +179,14 @@ class ClientOptions:
             "connection_timeout": self.connection_timeout,
             "read_timeout": self.read_timeout,
         }
+
+
+_LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1", "[::1]"})
+
+
+def loopback_only(connection_string: str) -> bool:
+    """Whether every endpoint of an explicit connection string is on this machine."""
+    parts = dict(part.split("=", 1) for part in connection_string.split(";") if "=" in part)
+    endpoints = [value for key, value in parts.items() if key.endswith("Endpoint")]
+    return bool(endpoints) and all(
+        (urlsplit(endpoint).hostname or "") in _LOOPBACK_HOSTS for endpoint in endpoints)

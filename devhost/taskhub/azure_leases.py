@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import copy
+import itertools
 import math
 from collections import OrderedDict
 from dataclasses import dataclass, field
@@ -18,6 +19,9 @@ from typing import Any
 from devhost.taskhub.azure_queues import Received
 from devhost.taskhub.azure_tables import StoredInstance
 from devhost.taskhub.base import ActivityTask, Message
+
+# How many instances the inbox remembers the age of (ended ones are forgotten at once).
+MAX_REMEMBERED_AGES = 100_000
 
 
 @dataclass
@@ -57,38 +61,67 @@ class Inbox:
     def __init__(self) -> None:
         self._by_instance: dict[str, dict[str, BufferedMessage]] = {}
         self.leased: set[str] = set()
+        # Performance (bench): instances in the order this process first met them, so
+        # the oldest is worked first. In plain arrival order, a step of an old instance
+        # (an approval's event) waited behind every younger instance's work: with 200
+        # orders at once, approve -> finished took 3.5 s at p50. Oldest first finishes
+        # started work before it takes on new work; the total work is the same.
+        self._age: OrderedDict[str, int] = OrderedDict()
+        self._ages = itertools.count()
+
+    def _met(self, instance_id: str) -> None:
+        if instance_id not in self._age:
+            self._age[instance_id] = next(self._ages)
+            while len(self._age) > MAX_REMEMBERED_AGES:
+                self._age.popitem(last=False)  # long forgotten: it counts as new again
+
+    def forget(self, instance_id: str) -> None:
+        """The instance ended (or is gone): a message for it later counts as new work."""
+        self._age.pop(instance_id, None)
 
     def add(self, entry: BufferedMessage) -> None:
         """Buffer a received message; a re-delivered copy replaces the stale one (its
         receipt is the valid one now)."""
+        self._met(entry.message.instance_id)
         entries = self._by_instance.setdefault(entry.message.instance_id, {})
         entries[entry.message.message_id] = entry
 
     def put_back(self, instance_id: str, entries: list[BufferedMessage]) -> None:
         """Return messages of a lease that did not commit (a newer copy wins)."""
+        self._met(instance_id)
         buffered = self._by_instance.setdefault(instance_id, {})
         for entry in entries:
             buffered.setdefault(entry.message.message_id, entry)
 
     def take_ready(self, now: datetime, loop_now: float
                    ) -> tuple[str, list[BufferedMessage]] | None:
-        """Lease the first unleased instance with due messages and take those messages."""
+        """Lease the oldest unleased instance with due messages and take those messages."""
+        chosen: str | None = None
         for instance_id in list(self._by_instance):
             entries = self._by_instance[instance_id]
             for message_id in [m for m, e in entries.items() if e.expires <= loop_now]:
                 del entries[message_id]  # its receipt ran out: the queue delivers it again
-            if instance_id in self.leased:
-                continue
-            due = [e for e in entries.values()
-                   if e.message.visible_at is None or e.message.visible_at <= now]
-            for entry in due:
-                del entries[entry.message.message_id]
             if not entries:
                 del self._by_instance[instance_id]
-            if due:
-                self.leased.add(instance_id)
-                return instance_id, due
-        return None
+                continue
+            self._met(instance_id)  # (again, if it was forgotten meanwhile)
+            if instance_id in self.leased or (
+                    chosen is not None and self._age[instance_id] >= self._age[chosen]):
+                continue
+            if any(e.message.visible_at is None or e.message.visible_at <= now
+                   for e in entries.values()):
+                chosen = instance_id
+        if chosen is None:
+            return None
+        entries = self._by_instance[chosen]
+        due = [e for e in entries.values()
+               if e.message.visible_at is None or e.message.visible_at <= now]
+        for entry in due:
+            del entries[entry.message.message_id]
+        if not entries:
+            del self._by_instance[chosen]
+        self.leased.add(chosen)
+        return chosen, due
 
     def next_due_in(self, now: datetime) -> float:
         """Seconds until the first held (early) message of an unleased instance is due."""
@@ -107,6 +140,11 @@ class Poller:
     maximum: float
     busy: bool = False
     backoff: float = 0.0
+    # Performance (bench): event-loop time of the last receive. Waking a waiter (any
+    # notify) used to mean receiving again at once, so every wake-up cost an empty
+    # receive on each queue: ~8 per step of a sequential chain. Now a receive waits for
+    # the backoff since the last one, unless this process sent to the queue meanwhile.
+    received_at: float = -math.inf
     _pulse: asyncio.Event = field(default_factory=asyncio.Event)
 
     def __post_init__(self) -> None:
@@ -120,10 +158,16 @@ class Poller:
     def work_arrived(self) -> None:
         """Work is (likely) there: poll again at once."""
         self.backoff = self.minimum
+        self.received_at = -math.inf
         self.notify()
+
+    def due_in(self, now: float) -> float:
+        """Seconds until the next receive is due (0: now)."""
+        return max(0.0, self.received_at + self.backoff - now)
 
     def received(self, count: int) -> None:
         """Note how many messages a receive returned: none makes the next wait longer."""
+        self.received_at = asyncio.get_running_loop().time()
         if count:
             self.backoff = self.minimum
         else:

@@ -139,7 +139,9 @@ class TaskHub(abc.ABC):
 
         Raises ``InstanceExists`` when an instance with that id has not ended; an ended
         one is replaced, its old history removed. Not atomic on Azure Storage: the record
-        is written first, and removed again if the start message cannot be sent.
+        is written first, and removed again if the start message cannot be sent. A host
+        killed in between (or a failed removal) leaves a Pending record with no start
+        message; ``DurableRuntime.start`` sends the start of every Pending instance again.
         """
 
     @abc.abstractmethod

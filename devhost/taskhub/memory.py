@@ -164,11 +164,15 @@ class MemoryTaskHub(TaskHub):
     def _ready_instance(self) -> str | None:
         """The unleased instance whose oldest visible message waited longest."""
         best: tuple[int, str] | None = None
+        # Performance (bench): one clock reading per scan, not one per queued message.
+        # Every order keeps its approval timer queued, so this scan passes each of them
+        # at every fetch; reading the clock for each was ~4% of an in-memory order flow.
+        now = self.clock.now()
         for instance_id, inbox in self._inboxes.items():
             if instance_id in self._leased:
                 continue
             for item in inbox:
-                if self._visible(item):
+                if item.visible_at is None or item.visible_at <= now:
                     if best is None or item.order < best[0]:
                         best = (item.order, instance_id)
                     break
