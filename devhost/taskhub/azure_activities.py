@@ -45,15 +45,18 @@ class ActivityQueue:
         next poll on a sequence's critical path). Another host gets it only if this one
         does not finish it in time, as with a received task.
         """
-        sent = await asyncio.gather(*(self._channel.send(task_body(task),
-                                                         lease_seconds=self._visibility)
-                                      for task in tasks))
-        expires = asyncio.get_running_loop().time() + self._visibility - self._expiry_margin
-        for task, received in zip(tasks, sent, strict=True):
+        loop = asyncio.get_running_loop()
+
+        async def send_one(task: ActivityTask) -> None:
+            received = await self._channel.send(task_body(task), lease_seconds=self._visibility)
             assert received is not None
+            # Each task is handed out as soon as it is sent: a fan-out's first activities
+            # run while the rest are still being sent.
+            expires = loop.time() + self._visibility - self._expiry_margin
             self._tasks.append(BufferedTask(task, received, expires))
-        if tasks:
             self._poll.notify()
+
+        await asyncio.gather(*(send_one(task) for task in tasks))
 
     async def fetch(self, wait_seconds: float) -> ActivityWorkItem | None:
         """Lease the oldest received task, receiving more as needed."""

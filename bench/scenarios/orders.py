@@ -1,0 +1,246 @@
+"""The real order flow through the local host's HTTP API, many orders at once.
+
+The order app in the project folder runs on ``LocalHost`` (its HTTP routes, the durable
+management API its client calls, the runtime), pushing to the FCM emulator (a process of
+its own, see bench.emulator); backend work takes no time (BACKEND_ACTION_DELAY_SECONDS=0).
+All orders are placed at once; each is approved through the staff route the moment its
+status says ``awaiting_approval``. The bench sees that moment by watching the commits of
+the task hub it handed the host (``CommitWatch``), as a client polling the status without
+pause would.
+
+Figures: orders per second from the first order placed to the last order completed, and
+the latency from each approve request to its ``finished`` push reaching the emulator (the
+emulator stamps ``receivedAt``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+import statistics
+import time
+import uuid
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+
+import aiohttp
+
+from bench.context import Run
+from bench.durable import ORDER_APP_DIR, RUN_TIMEOUT_SECONDS, CommitWatch, import_state_kept
+from bench.emulator import EmulatorProcess, emulator_process
+from bench.figures import AZURITE, Figure
+from bench.scenarios.storage import rates_for
+from bench.storage_calls import QUEUE, TABLE, calls_of, counting
+from devhost.host import LocalHost
+from devhost.settings import HostSettings
+from devhost.taskhub.base import InstanceRecord, TaskHub
+
+FUNCTION_KEY = "bench-function-key-0123456789"
+WARM_UP_ORDERS = 2
+HTTP_CONNECTIONS = 64
+APPROVE_RETRIES = 20
+
+
+@contextlib.contextmanager
+def app_environment(fcm_host_port: str) -> Iterator[None]:
+    """The order app's settings for the run; the process environment is restored after
+    (the host also exports ``local.settings.json`` values into it)."""
+    saved = dict(os.environ)
+    os.environ.update({
+        "BACKEND_ACTION_DELAY_SECONDS": "0",
+        "FCM_EMULATOR_HOST": fcm_host_port,
+        "FCM_PROJECT_ID": "bench-project",
+        "FCM_TIMEOUT_SECONDS": "10",
+        "APPROVAL_TIMEOUT_SECONDS": "1800",
+        "PUSH_MAX_ATTEMPTS": "4",
+        "PUSH_FIRST_RETRY_MILLISECONDS": "5000",
+        "LOCAL_FUNCTION_KEY": FUNCTION_KEY,
+        "FCM_SERVICE_ACCOUNT_JSON": "",
+        "GOOGLE_APPLICATION_CREDENTIALS": "",
+    })
+    try:
+        yield
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+
+
+def stage_of(record: InstanceRecord) -> str | None:
+    """The stage the order's custom status shows."""
+    if not record.custom_status:
+        return None
+    status = json.loads(record.custom_status)
+    return status.get("stage") if isinstance(status, dict) else None
+
+
+@dataclass
+class Batch:
+    """The orders of one measured batch and what happened to them."""
+
+    ids: list[str]
+    members: set[str] = field(init=False)
+    approved_at: dict[str, datetime] = field(default_factory=dict)
+    completed_at: dict[str, float] = field(default_factory=dict)
+    asked: set[str] = field(default_factory=set)
+    done: asyncio.Event = field(default_factory=asyncio.Event)
+    errors: list[str] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.members = set(self.ids)
+
+    def token(self, order_id: str) -> str:
+        """The device token of the order's phone (one per order)."""
+        return f"bench-device-{order_id}"
+
+
+class OrderDriver:
+    """Places orders, approves them when asked, and notes when they complete."""
+
+    def __init__(self, session: aiohttp.ClientSession, base_url: str) -> None:
+        self.session = session
+        self.base_url = base_url
+        self.batch: Batch | None = None
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    # The hub's commits ----------------------------------------------------------------------
+
+    def committed(self, record: InstanceRecord) -> None:
+        """Note a committed record: approve when asked, count the order when it ended."""
+        batch = self.batch
+        if batch is None or record.instance_id not in batch.members:
+            return
+        order_id = record.instance_id
+        if record.runtime_status.has_ended:
+            batch.completed_at.setdefault(order_id, time.perf_counter())
+            if len(batch.completed_at) == len(batch.ids):
+                batch.done.set()
+        elif stage_of(record) == "awaiting_approval" and order_id not in batch.asked:
+            batch.asked.add(order_id)
+            task = asyncio.create_task(self._approve(batch, order_id))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+
+    # HTTP -----------------------------------------------------------------------------------
+
+    async def _place(self, batch: Batch, order_id: str) -> None:
+        body = {"regId": batch.token(order_id), "orderId": order_id,
+                "items": [{"name": "Neapolitan pizza with pineapple", "quantity": 1}]}
+        async with self.session.post(f"{self.base_url}/api/orders", json=body) as reply:
+            if reply.status != 202:
+                batch.errors.append(f"place {order_id}: {reply.status} {await reply.text()}")
+
+    async def _approve(self, batch: Batch, order_id: str) -> None:
+        url = f"{self.base_url}/api/orders/{order_id}/approve"
+        body = {"approved": True, "note": "no pineapple on a Neapolitan"}
+        headers = {"x-functions-key": FUNCTION_KEY}
+        for _attempt in range(APPROVE_RETRIES):
+            sent = datetime.now(timezone.utc)
+            async with self.session.post(url, json=body, headers=headers) as reply:
+                if reply.status == 202:
+                    batch.approved_at[order_id] = sent
+                    return
+                text = await reply.text()
+            if reply.status != 409:
+                break
+            await asyncio.sleep(0.02)  # not visible to the route yet: look again shortly
+        batch.errors.append(f"approve {order_id}: {reply.status} {text}")
+        batch.done.set()
+
+    async def run(self, count: int, tag: str) -> tuple[Batch, float]:
+        """Place ``count`` orders at once and wait until all completed; the batch and the
+        seconds from the first order placed to the last completed."""
+        batch = Batch([f"{tag}-{uuid.uuid4().hex[:12]}-{n:04d}" for n in range(count)])
+        self.batch = batch
+        started = time.perf_counter()
+        await asyncio.gather(*(self._place(batch, order_id) for order_id in batch.ids))
+        if not batch.errors:
+            await asyncio.wait_for(batch.done.wait(), RUN_TIMEOUT_SECONDS)
+        self.batch = None
+        if batch.errors:
+            raise RuntimeError(f"{len(batch.errors)} orders went wrong, e.g. {batch.errors[0]}")
+        return batch, max(batch.completed_at.values()) - started
+
+
+async def latencies_ms(batch: Batch, emulator: EmulatorProcess) -> list[float]:
+    """Per order: from the approve request to the ``finished`` push reaching the emulator."""
+    finished: dict[str, datetime] = {}
+    for message in await emulator.messages():
+        data = message.get("data") or {}
+        if data.get("stage") == "finished":
+            at = datetime.fromisoformat(message["receivedAt"].replace("Z", "+00:00"))
+            finished[data.get("orderId", "")] = at
+    missing = [order_id for order_id in batch.ids if order_id not in finished]
+    if missing:
+        raise RuntimeError(f"{len(missing)} orders never pushed 'finished', e.g. {missing[0]}")
+    return [(finished[order_id] - batch.approved_at[order_id]).total_seconds() * 1000
+            for order_id in batch.ids]
+
+
+def percentile(values: list[float], share: float) -> float:
+    """The ``share`` quantile (0..1) by linear interpolation."""
+    ordered = sorted(values)
+    if len(ordered) == 1:
+        return ordered[0]
+    return statistics.quantiles(ordered, n=100, method="inclusive")[round(share * 100) - 1]
+
+
+async def _batch_on_host(run: Run, backend: str, count: int
+                         ) -> tuple[Batch, float, Counter[str]]:
+    """A fresh host and task hub, two warm-up orders, then the measured batch."""
+    hubs: list[TaskHub] = []
+
+    def make_hub(_settings: HostSettings) -> TaskHub:
+        hubs.append(run.backends.make_hub(backend, f"orders{count}"))
+        return hubs[-1]
+
+    host = LocalHost(ORDER_APP_DIR, make_hub, port=0)
+    with import_state_kept():  # the host imports the app's function_app
+        await host.start()
+    try:
+        connector = aiohttp.TCPConnector(limit=HTTP_CONNECTIONS)
+        async with aiohttp.ClientSession(connector=connector) as session:
+            driver = OrderDriver(session, host.base_url)
+            CommitWatch(hubs[0]).listeners.append(driver.committed)
+            await driver.run(WARM_UP_ORDERS, "warm")
+            counter = run.backends.calls
+            with counting(counter):
+                before = counter.snapshot()
+                batch, seconds = await driver.run(count, f"o{count}")
+                made = counter.since(before)
+    finally:
+        await host.stop()
+    return batch, seconds, made
+
+
+async def _orders_on(run: Run, backend: str, count: int, emulator: EmulatorProcess) -> None:
+    """One batch size on one backend: throughput, storage use, latency percentiles."""
+    with app_environment(emulator.host_port):
+        batch, seconds, made = await _batch_on_host(run, backend, count)
+    latencies = await latencies_ms(batch, emulator)
+    name = f"order flow, {count} at once"
+    figure = Figure(f"orders{count}", name, backend, count / seconds, "orders/s")
+    if backend == AZURITE:
+        queue, table = calls_of(made, QUEUE), calls_of(made, TABLE)
+        rates = await rates_for(run)
+        figure.storage_ceiling = rates.ceiling(count, queue, table, parallel=True)
+        run.add(figure)
+        run.add(Figure(f"orders{count}_calls", f"{name}: storage calls per order",
+                       AZURITE, (queue + table) / count, "calls"))
+    else:
+        run.add(figure)
+    for share in (0.50, 0.95, 0.99):
+        run.add(Figure(f"orders{count}_p{round(share * 100)}",
+                       f"{name}: approve -> finished push, p{round(share * 100)}",
+                       backend, percentile(latencies, share), "ms"))
+
+
+async def scenario(run: Run) -> None:
+    """The order flow on every backend, at every batch size (one emulator for all)."""
+    with emulator_process() as emulator:
+        for count in run.sizes.orders:
+            for backend in run.backends.names:
+                await _orders_on(run, backend, count, emulator)
