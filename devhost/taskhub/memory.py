@@ -11,7 +11,7 @@ import asyncio
 import contextlib
 import copy
 import itertools
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -29,6 +29,16 @@ from devhost.taskhub.base import (
 
 # How long an idle fetch sleeps at most before looking again under a real clock.
 MAX_IDLE_POLL_SECONDS = 1.0
+
+
+def _own_message(message: Message) -> Message:
+    """A copy the caller may change without touching the hub's.
+
+    Shallow on purpose: records, tasks and events are replaced, never mutated, by the engine
+    (it builds new event dicts), so copying the top level is enough isolation, and deep
+    copies were a measurable share of an in-memory order flow.
+    """
+    return replace(message, event=dict(message.event))
 
 
 @dataclass
@@ -106,7 +116,7 @@ class MemoryTaskHub(TaskHub):
             existing = self._records.get(record.instance_id)
             if existing is not None and not existing.runtime_status.has_ended:
                 raise InstanceExists(record.instance_id)
-            self._records[record.instance_id] = copy.deepcopy(record)
+            self._records[record.instance_id] = replace(record)
             self._versions[record.instance_id] = self._versions.get(record.instance_id, 0) + 1
             self._histories[record.instance_id] = []
             self._inboxes[record.instance_id] = []
@@ -115,7 +125,7 @@ class MemoryTaskHub(TaskHub):
 
     def _enqueue(self, message: Message) -> None:
         inbox = self._inboxes.setdefault(message.instance_id, [])
-        inbox.append(_Queued(next(self._order), message.visible_at, copy.deepcopy(message),
+        inbox.append(_Queued(next(self._order), message.visible_at, _own_message(message),
                              due=message.visible_at or self.clock.now()))
 
     async def send(self, messages: list[Message]) -> None:
@@ -128,7 +138,7 @@ class MemoryTaskHub(TaskHub):
     async def get_instance(self, instance_id: str) -> InstanceRecord | None:
         """A copy of the instance's record."""
         record = self._records.get(instance_id)
-        return copy.deepcopy(record) if record else None
+        return replace(record) if record else None
 
     async def get_history(self, instance_id: str) -> list[dict[str, Any]]:
         """A copy of the instance's history."""
@@ -142,7 +152,7 @@ class MemoryTaskHub(TaskHub):
     ) -> list[InstanceRecord]:
         """Records matching the filters, oldest first."""
         found = [
-            copy.deepcopy(r) for r in self._records.values()
+            replace(r) for r in self._records.values()
             if (statuses is None or r.runtime_status in statuses)
             and (created_from is None or r.created_at >= created_from)
             and (created_to is None or r.created_at <= created_to)
@@ -200,12 +210,12 @@ class MemoryTaskHub(TaskHub):
         # time each message was due instead (ties keep queue order), as the Azure hub
         # does by holding early timers back in the queue until they are due.
         visible.sort(key=lambda i: (i.due or self.clock.now(), i.order))
-        messages = [copy.deepcopy(i.payload) for i in visible]
+        messages = [_own_message(i.payload) for i in visible]
         record = self._records.get(instance_id)
         return OrchestrationWorkItem(
             instance_id=instance_id,
             messages=messages,
-            record=copy.deepcopy(record) if record else None,
+            record=replace(record) if record else None,
             history=list(self._histories.get(instance_id, [])),
             lease=_Lease(instance_id, self._versions.get(instance_id, 0),
                          [m.message_id for m in messages]),
@@ -234,10 +244,10 @@ class MemoryTaskHub(TaskHub):
             for message in outbound:
                 self._enqueue(message)
             for task in activities:
-                self._activities.append(_Queued(next(self._order), None, copy.deepcopy(task)))
+                self._activities.append(_Queued(next(self._order), None, replace(task)))
             history = [] if replace_history else self._histories.get(lease.instance_id, [])
-            self._histories[lease.instance_id] = history + copy.deepcopy(new_history)
-            self._records[lease.instance_id] = copy.deepcopy(record)
+            self._histories[lease.instance_id] = history + list(new_history)
+            self._records[lease.instance_id] = replace(record)
             self._versions[lease.instance_id] = lease.version + 1
             self._drop_messages(lease)
             self._changed.notify_all()
@@ -274,7 +284,7 @@ class MemoryTaskHub(TaskHub):
                         del self._activities[index]
                         task: ActivityTask = queued.payload
                         self._leased_activities[task.message_id] = queued
-                        return ActivityWorkItem(task=copy.deepcopy(task), lease=task.message_id)
+                        return ActivityWorkItem(task=replace(task), lease=task.message_id)
                 if not await self._wait(deadline, self._activities):
                     return None
 
