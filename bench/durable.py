@@ -6,8 +6,7 @@ import asyncio
 import contextlib
 import json
 import statistics
-import sys
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -16,7 +15,7 @@ from bench.context import Run
 from bench.figures import AZURITE
 from bench.storage_calls import QUEUE, TABLE, calls_of, counting
 from devhost.engine.runtime import DurableRuntime, has_ended
-from devhost.loader import FunctionIndex, load_app
+from devhost.loader import FunctionIndex, import_state_kept, load_app
 from devhost.taskhub.base import InstanceRecord, RuntimeStatus, TaskHub
 
 BENCH_APP_DIR = Path(__file__).resolve().parent / "apps" / "noop"
@@ -27,22 +26,6 @@ ORDER_APP_DIR = Path(__file__).resolve().parents[1]
 RUN_TIMEOUT_SECONDS = 300.0
 
 _indexes: dict[Path, FunctionIndex] = {}
-
-
-@contextlib.contextmanager
-def import_state_kept() -> Iterator[None]:
-    """Leave ``sys.path`` and ``sys.modules['function_app']`` as loading found them, so
-    code that imports the order app's ``function_app`` later (tests) still finds it."""
-    path = list(sys.path)
-    previous = sys.modules.get("function_app")
-    try:
-        yield
-    finally:
-        sys.path[:] = path
-        if previous is None:
-            sys.modules.pop("function_app", None)
-        else:
-            sys.modules["function_app"] = previous
 
 
 def app_index(app_dir: Path) -> FunctionIndex:

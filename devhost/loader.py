@@ -12,11 +12,12 @@ function and the binding, rather than failing on the first request.
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import inspect
 import sys
 import traceback
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from types import MappingProxyType, ModuleType
@@ -320,3 +321,24 @@ def load_app(app_dir: Path) -> FunctionIndex:
         # The library validates names and triggers here (duplicates, missing trigger).
         raise AppLoadError(f"indexing {APP_MODULE}.py failed: {err}") from err
     return _index(app_dir, functions)
+
+
+@contextlib.contextmanager
+def import_state_kept() -> Iterator[None]:
+    """Undo, on leaving, what loading an app does to ``sys.path`` and ``function_app``.
+
+    A host process keeps both, as the Python worker does. A process that loads several
+    apps in turn (tests, benchmarks) wraps each load in this, so whoever imports the next
+    ``function_app`` finds what it would have found before (the functions library lets an
+    app object be indexed only once).
+    """
+    path = list(sys.path)
+    previous = sys.modules.get(APP_MODULE)
+    try:
+        yield
+    finally:
+        sys.path[:] = path
+        if previous is None:
+            sys.modules.pop(APP_MODULE, None)
+        else:
+            sys.modules[APP_MODULE] = previous

@@ -30,12 +30,13 @@ from datetime import datetime, timezone
 import aiohttp
 
 from bench.context import Run
-from bench.durable import ORDER_APP_DIR, RUN_TIMEOUT_SECONDS, CommitWatch, import_state_kept
+from bench.durable import ORDER_APP_DIR, RUN_TIMEOUT_SECONDS, CommitWatch
 from bench.emulator import EmulatorProcess, emulator_process
 from bench.figures import AZURITE, Figure
 from bench.scenarios.storage import rates_for
 from bench.storage_calls import QUEUE, TABLE, calls_of, counting
 from devhost.host import LocalHost
+from devhost.loader import import_state_kept
 from devhost.settings import HostSettings
 from devhost.taskhub.base import InstanceRecord, TaskHub
 

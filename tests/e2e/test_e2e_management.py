@@ -8,10 +8,7 @@ and the fixture starts from a fresh session.
 
 from __future__ import annotations
 
-import asyncio
 import json
-import os
-import sys
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from datetime import datetime, timedelta, timezone
@@ -23,8 +20,8 @@ import azure.functions as func
 import pytest
 import pytest_asyncio
 from azure.durable_functions import DurableOrchestrationClient, OrchestrationRuntimeStatus
-from azure.durable_functions.models.utils import http_utils
 from e2e_support import APP_DIR, FUNCTION_KEY, host_environment
+from process_state import forget_sdk_session, process_state_kept
 
 from devhost.azurite import AzuriteProcess
 from devhost.host import LocalHost
@@ -44,36 +41,9 @@ Terminated = OrchestrationRuntimeStatus.Terminated
 
 @pytest.fixture(scope="module")
 def app_environment(fcm: FcmEmulator) -> Iterator[None]:
-    """The app settings in this process's environment, and sys.path/modules, put back after.
-
-    LocalHost exports the app's settings into os.environ and imports ``function_app``; the
-    rest of the test session must not inherit either.
-    """
-    saved_env = dict(os.environ)
-    saved_path = list(sys.path)
-    saved_app = sys.modules.get("function_app")
-    os.environ.update(host_environment(fcm.host_port))
-    try:
+    """The app settings in this process's environment; env, sys.path and modules put back."""
+    with process_state_kept(host_environment(fcm.host_port)):
         yield
-    finally:
-        os.environ.clear()
-        os.environ.update(saved_env)
-        sys.path[:] = saved_path
-        if saved_app is None:
-            sys.modules.pop("function_app", None)
-        else:
-            sys.modules["function_app"] = saved_app
-
-
-def forget_sdk_session() -> None:
-    """Drop the SDK's process-wide session and lock, which may belong to another loop.
-
-    A session made on a loop that has ended cannot be used (or closed) from this one; the
-    SDK makes a new one on its next call, on the running loop. The host closes that one
-    when it stops.
-    """
-    http_utils._client_session = None
-    http_utils._session_lock = asyncio.Lock()
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module")

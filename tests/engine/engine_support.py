@@ -7,11 +7,10 @@ The local indexer reads ``app.get_functions()`` the way the worker does; once
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import importlib.util
 import inspect
 import sys
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,8 +21,11 @@ import azure.functions as func
 
 from devhost.engine.activities import run_activity
 from devhost.engine.executor import Commit, Episodes
+from devhost.loader import import_state_kept
 from devhost.protocol import SCHEDULING_EVENTS, EventType
 from devhost.taskhub.base import TaskHub
+
+__all__ = ["import_state_kept"]  # re-exported: the engine tests take it from here
 
 SAMPLES_DIR = Path(__file__).parent / "apps" / "samples"
 
@@ -76,26 +78,6 @@ def import_under_unique_name(path: Path, module_name: str) -> ModuleType:
     sys.modules[module_name] = module
     spec.loader.exec_module(module)
     return module
-
-
-@contextlib.contextmanager
-def import_state_kept() -> Iterator[None]:
-    """Undo what loading an app does to ``sys.path`` and ``sys.modules['function_app']``.
-
-    Other test folders ``import function_app`` (the order app) later in the same session,
-    and the library lets each app be indexed only once, so they must find what they
-    would have found without these tests.
-    """
-    path = list(sys.path)
-    previous = sys.modules.get("function_app")
-    try:
-        yield
-    finally:
-        sys.path[:] = path
-        if previous is None:
-            sys.modules.pop("function_app", None)
-        else:
-            sys.modules["function_app"] = previous
 
 
 def index_module(module: ModuleType) -> LocalIndex:

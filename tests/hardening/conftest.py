@@ -16,9 +16,8 @@ from hardening_support import (
     TRIED,
     HttpApi,
     base_settings,
-    forget_sdk_session,
-    process_state_kept,
 )
+from process_state import forget_sdk_session, process_state_kept
 
 from devhost.clock import VirtualClock
 from devhost.host import LocalHost

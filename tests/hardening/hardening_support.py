@@ -6,20 +6,15 @@ Imported by the conftest and the test modules of tests/hardening (pytest puts th
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import json
-import os
-import sys
 from collections import Counter
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
 import aiohttp
-from azure.durable_functions.models.utils import http_utils
 from hypothesis import HealthCheck, settings
 from yarl import URL
 
@@ -149,34 +144,6 @@ def base_settings(fcm: FcmEmulator) -> dict[str, str]:
         "PUSH_MAX_ATTEMPTS": "3",
         "PUSH_FIRST_RETRY_MILLISECONDS": "1000",
     }
-
-
-@contextlib.contextmanager
-def process_state_kept() -> Iterator[None]:
-    """Put back ``os.environ``, ``sys.path`` and ``function_app`` after a LocalHost ran.
-
-    LocalHost exports ``local.settings.json`` Values into the environment and imports
-    ``function_app``; no other test may inherit either.
-    """
-    saved_env = dict(os.environ)
-    saved_path = list(sys.path)
-    saved_app = sys.modules.get("function_app")
-    try:
-        yield
-    finally:
-        os.environ.clear()
-        os.environ.update(saved_env)
-        sys.path[:] = saved_path
-        if saved_app is None:
-            sys.modules.pop("function_app", None)
-        else:
-            sys.modules["function_app"] = saved_app
-
-
-def forget_sdk_session() -> None:
-    """Drop the durable SDK's process-wide session and lock, made on another test's loop."""
-    http_utils._client_session = None
-    http_utils._session_lock = asyncio.Lock()
 
 
 # Reading orders --------------------------------------------------------------------------------

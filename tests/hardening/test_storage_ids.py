@@ -17,10 +17,9 @@ from hardening_support import (
     APP_DIR,
     WEBHOOK,
     HttpApi,
-    forget_sdk_session,
-    process_state_kept,
     segment,
 )
+from process_state import forget_sdk_session, process_state_kept
 
 from devhost import protocol
 from devhost.azurite import AzuriteError, AzuriteProcess
