@@ -21,12 +21,8 @@ from fcm_emulator import FcmEmulator
 @pytest.fixture(scope="session")
 def azurite(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AzuriteProcess]:
     """One Azurite for the session, on disk in a temporary folder, on free ports."""
-    process = AzuriteProcess(tmp_path_factory.mktemp("azurite"))
-    process.start()
-    try:
+    with AzuriteProcess(tmp_path_factory.mktemp("azurite")) as process:
         yield process
-    finally:
-        process.stop()
 
 
 @pytest.fixture(scope="module")

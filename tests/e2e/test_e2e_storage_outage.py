@@ -22,12 +22,8 @@ STAGES = ["received", "processing", "awaiting_approval", "finished"]
 @pytest.fixture(scope="module")
 def own_azurite(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AzuriteProcess]:
     """An Azurite on disk for this module alone, so stopping it cannot disturb other tests."""
-    process = AzuriteProcess(tmp_path_factory.mktemp("azurite-outage"))
-    process.start()
-    try:
+    with AzuriteProcess(tmp_path_factory.mktemp("azurite-outage")) as process:
         yield process
-    finally:
-        process.stop()
 
 
 def finished_cleanly(body: dict[str, Any]) -> None:

@@ -27,12 +27,8 @@ from fcm_emulator import FcmEmulator  # noqa: E402
 @pytest.fixture(scope="session")
 def azurite(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AzuriteProcess]:
     """One Azurite for the slow trials, on disk in a temporary folder, on free ports."""
-    process = AzuriteProcess(tmp_path_factory.mktemp("slow-azurite"))
-    process.start()
-    try:
+    with AzuriteProcess(tmp_path_factory.mktemp("slow-azurite")) as process:
         yield process
-    finally:
-        process.stop()
 
 
 @pytest.fixture(scope="module")

@@ -40,12 +40,8 @@ DECLINED_STAGES = ("received", "processing", "awaiting_approval", "cancelled")
 @pytest.fixture(scope="module")
 def own_azurite(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AzuriteProcess]:
     """An Azurite on disk for this module alone: stopping it disturbs no other test."""
-    process = AzuriteProcess(tmp_path_factory.mktemp("slow-azurite-outage"))
-    process.start()
-    try:
+    with AzuriteProcess(tmp_path_factory.mktemp("slow-azurite-outage")) as process:
         yield process
-    finally:
-        process.stop()
 
 
 def test_every_order_ends_after_storage_is_down(start_host: HostStarter,
