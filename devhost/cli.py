@@ -32,7 +32,7 @@ log = logging.getLogger("devhost")
 
 STORAGE_SETTING = "AzureWebJobsStorage"
 MEMORY = "memory"
-# A crashed run's leased work comes back after this long; activities must finish within it.
+# A crashed run's leased work comes back after this long (running activities renew theirs).
 DEFAULT_VISIBILITY_SECONDS = 30.0
 
 
@@ -49,7 +49,7 @@ def _parser() -> argparse.ArgumentParser:
         command.add_argument("--visibility-timeout", type=float,
                              default=DEFAULT_VISIBILITY_SECONDS,
                              help="seconds a leased message stays hidden: how soon a crashed "
-                                  "host's work is retried (keep it above your longest activity)")
+                                  "host's work is retried (running activities renew theirs)")
     serve = commands.choices["serve"]
     serve.add_argument("--storage", help=f"'{MEMORY}' or a connection string "
                                          f"(default: the app's {STORAGE_SETTING})")

@@ -10,7 +10,7 @@ import asyncio
 import contextlib
 import logging
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 from typing import Any
@@ -201,7 +201,8 @@ class DurableRuntime:
 
     async def _run_activity(self, item: Any) -> None:
         try:
-            result = await run_activity(item.task, self.activities, self._pool, self.clock.now)
+            result = await self._while_leased(
+                item, run_activity(item.task, self.activities, self._pool, self.clock.now))
             for attempt in range(5):
                 try:
                     await self.hub.complete_activity_work(item, result)
@@ -213,6 +214,22 @@ class DurableRuntime:
                       item.task.name, item.task.instance_id)
         finally:
             self._activity_slots.release()
+
+    async def _while_leased(self, item: Any, work: Awaitable[Message]) -> Message:
+        """Await ``work``, renewing the task's lease meanwhile so it is not run twice."""
+        running = asyncio.ensure_future(work)
+        interval = self.hub.activity_renewal_seconds
+        while interval and not running.done():
+            await asyncio.wait({running}, timeout=interval)
+            if not running.done():
+                try:
+                    if not await self.hub.renew_activity_work(item):
+                        log.warning("lost the lease of activity %s of %s; it may run twice",
+                                    item.task.name, item.task.instance_id)
+                        interval = None
+                except StorageUnavailable as error:
+                    log.warning("could not renew activity lease (%s); trying again", error)
+        return await running
 
     # DurableService --------------------------------------------------------------------------
 

@@ -122,6 +122,16 @@ class ActivityQueue:
         self._poll.notify()
         return bool(received)
 
+    async def renew(self, item: ActivityWorkItem) -> bool:
+        """Extend a handed-out task's invisibility by a whole lease; False if it was lost."""
+        buffered: BufferedTask = item.lease
+        renewed = await self._channel.renew(buffered.received, self._visibility)
+        if renewed is None:
+            return False
+        buffered.received = renewed
+        buffered.expires = asyncio.get_running_loop().time() + self._visibility
+        return True
+
     async def delete(self, item: ActivityWorkItem) -> None:
         """Delete a finished task; a failure only means it will run once more."""
         buffered: BufferedTask = item.lease

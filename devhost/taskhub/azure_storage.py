@@ -490,6 +490,15 @@ class AzureStorageTaskHub(TaskHub):
         """Lease the oldest received activity task, receiving more as needed."""
         return await self._activities.fetch(wait_seconds)
 
+    @property
+    def activity_renewal_seconds(self) -> float:  # type: ignore[override]
+        """Renew a running activity's lease at a third of the visibility timeout."""
+        return self._visibility / 3
+
+    async def renew_activity_work(self, item: ActivityWorkItem) -> bool:
+        """Keep a long-running activity's task invisible, so it is not run twice."""
+        return await self._activities.renew(item)
+
     async def complete_activity_work(self, item: ActivityWorkItem, result: Message) -> None:
         """Send the result to the instance, then delete the task."""
         await self._send_result(result)

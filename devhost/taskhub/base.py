@@ -196,6 +196,17 @@ class TaskHub(abc.ABC):
                                     retry_after_seconds: float = 0) -> None:
         """Release the task so it runs again later (the host could not finish it)."""
 
+    # How often a running activity's lease must be renewed; None: leases never run out.
+    activity_renewal_seconds: float | None = None
+
+    async def renew_activity_work(self, item: ActivityWorkItem) -> bool:
+        """Keep a running activity's task leased; False when the lease was already lost.
+
+        Without it, an activity that runs longer than the lease is handed out again and
+        runs twice. The default suits hubs whose leases never run out.
+        """
+        return True
+
     @abc.abstractmethod
     async def get_instance(self, instance_id: str) -> InstanceRecord | None:
         """The instance's record, or None."""
