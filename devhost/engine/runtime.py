@@ -39,6 +39,8 @@ log = logging.getLogger(__name__)
 FETCH_WAIT_SECONDS = 0.5
 MAX_BACKOFF_SECONDS = 5.0
 NOT_STARTED_RETRY_SECONDS = 0.2
+# How often instances stuck in Pending (their start message lost) are started again.
+PENDING_SWEEP_SECONDS = 60.0
 
 
 def has_ended(record: InstanceRecord) -> bool:
@@ -57,6 +59,7 @@ class DurableRuntime:
         *,
         orchestration_workers: int = 4,
         activity_concurrency: int = 32,
+        pending_sweep_seconds: float = PENDING_SWEEP_SECONDS,
     ) -> None:
         """Bind the app's functions to ``hub``; nothing runs until :meth:`start`."""
         self.hub = hub
@@ -64,6 +67,7 @@ class DurableRuntime:
         self.orchestrators = orchestrators
         self.activities = activities
         self._orchestration_workers = orchestration_workers
+        self._pending_sweep_seconds = pending_sweep_seconds
         self._activity_slots = asyncio.Semaphore(activity_concurrency)
         self._pool = ThreadPoolExecutor(max_workers=activity_concurrency,
                                         thread_name_prefix="activity")
@@ -88,8 +92,21 @@ class DurableRuntime:
         for number in range(self._orchestration_workers):
             self._spawn(self._orchestration_loop(), f"orchestrations-{number}")
         self._spawn(self._activity_loop(), "activities")
+        self._spawn(self._pending_sweep_loop(), "pending-sweep")
 
-    async def _requeue_unstarted(self) -> None:
+    async def _pending_sweep_loop(self) -> None:
+        """Now and then, start again instances that stayed Pending longer than a sweep.
+
+        The start-up pass covers a crashed host; this covers a start whose message could
+        not be sent while its record could not be removed either (storage failing midway),
+        on a host that keeps running.
+        """
+        while not self._stopping.is_set():
+            await asyncio.sleep(self._pending_sweep_seconds)
+            cutoff = self.clock.now() - timedelta(seconds=self._pending_sweep_seconds)
+            await self._requeue_unstarted(created_before=cutoff)
+
+    async def _requeue_unstarted(self, created_before: datetime | None = None) -> None:
         """Send the start message of every instance still Pending again.
 
         Test-found fix (tests/slow, random host kills): on Azure Storage ``create_instance``
@@ -100,7 +117,8 @@ class DurableRuntime:
         reach the queue the engine drops whichever copy comes second.
         """
         try:
-            pending = await self.hub.query_instances({RuntimeStatus.PENDING})
+            pending = await self.hub.query_instances({RuntimeStatus.PENDING},
+                                                     created_to=created_before)
             if pending:
                 log.info("queueing the start of %d pending instances again", len(pending))
                 await self.hub.send([_start_message(record) for record in pending])

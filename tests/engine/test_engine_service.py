@@ -6,9 +6,12 @@ import json
 import pytest
 from engine_support import assert_durable_shape, history_has, kinds, of_kind
 
+from devhost.clock import SystemClock
+from devhost.engine.runtime import DurableRuntime
 from devhost.errors import InstanceEnded, InstanceExists, InstanceNotFound, UnknownOrchestrator
-from devhost.protocol import EventType
-from devhost.taskhub.base import RuntimeStatus
+from devhost.protocol import EventType, execution_started
+from devhost.taskhub.base import InstanceRecord, Message, RuntimeStatus
+from devhost.taskhub.memory import MemoryTaskHub
 
 E = EventType
 
@@ -122,3 +125,33 @@ async def test_rerun_parent_starts_its_children_again(runtime, unique):
         assert json.loads(record.output)["named"]["instance"] == f"{unique}-named"
         named = await runtime.get_history(f"{unique}-named")
         assert_durable_shape(named)
+
+
+async def test_an_instance_whose_start_was_lost_is_started_by_the_sweep(samples):
+    """A Pending record whose start message is gone is started again by the periodic sweep."""
+    hub = MemoryTaskHub(SystemClock())
+    now = hub.clock.now()
+    record = InstanceRecord("lost-start", "sequence", RuntimeStatus.PENDING, now, now)
+    await hub.create_instance(record, Message("lost-start", execution_started(
+        "sequence", "lost-start", None, now)))
+    item = await hub.fetch_orchestration_work(0)  # the start message is lost ...
+    assert item is not None
+    await hub.complete_orchestration_work(item, [], None, [], [])  # ... dropped unapplied
+    runtime = DurableRuntime(hub, samples.orchestrators, samples.activities,
+                             pending_sweep_seconds=0.2)
+    await hub.start()
+    runtime._requeue_unstarted = _only_sweeps(runtime._requeue_unstarted)
+    await runtime.start()
+    try:
+        finished = await runtime.wait_for("lost-start", timeout=10)
+    finally:
+        await runtime.stop()
+    assert finished.runtime_status == RuntimeStatus.COMPLETED
+
+
+def _only_sweeps(requeue):
+    """Skip the start-up pass, so only the periodic sweep can start the instance."""
+    async def sweep_only(created_before=None):
+        if created_before is not None:
+            await requeue(created_before=created_before)
+    return sweep_only
