@@ -27,6 +27,7 @@ from devhost.errors import (
 )
 from devhost.protocol import event_raised, execution_started, execution_terminated, to_json_text
 from devhost.taskhub.base import (
+    ActivityWorkItem,
     InstanceRecord,
     Message,
     OrchestrationWorkItem,
@@ -41,6 +42,23 @@ MAX_BACKOFF_SECONDS = 5.0
 NOT_STARTED_RETRY_SECONDS = 0.2
 # How often instances stuck in Pending (their start message lost) are started again.
 PENDING_SWEEP_SECONDS = 60.0
+
+
+class _Backoff:
+    """Growing pauses while the task hub's storage is down; back to none once it answers."""
+
+    def __init__(self) -> None:
+        self._seconds = 0.0
+
+    def reset(self) -> None:
+        """Storage answered: the next failure starts from the shortest pause again."""
+        self._seconds = 0.0
+
+    async def wait(self, error: StorageUnavailable) -> None:
+        """Log the failure and pause, twice as long as last time (up to a bound)."""
+        self._seconds = min(MAX_BACKOFF_SECONDS, self._seconds * 2 or 0.1)
+        log.warning("task hub unavailable (%s); retrying in %.1fs", error, self._seconds)
+        await asyncio.sleep(self._seconds)
 
 
 def has_ended(record: InstanceRecord) -> bool:
@@ -156,17 +174,15 @@ class DurableRuntime:
             self._changed.notify_all()
 
     async def _orchestration_loop(self) -> None:
-        backoff = 0.0
+        backoff = _Backoff()
         while not self._stopping.is_set():
             try:
                 item = await self.hub.fetch_orchestration_work(FETCH_WAIT_SECONDS)
                 if item is not None:
                     await self._process(item)
-                backoff = 0.0
+                backoff.reset()
             except StorageUnavailable as error:
-                backoff = min(MAX_BACKOFF_SECONDS, backoff * 2 or 0.1)
-                log.warning("task hub unavailable (%s); retrying in %.1fs", error, backoff)
-                await asyncio.sleep(backoff)
+                await backoff.wait(error)
 
     async def _process(self, item: OrchestrationWorkItem) -> None:
         episodes = Episodes(item, self.orchestrators, self.clock.now())
@@ -182,12 +198,10 @@ class DurableRuntime:
             await self.hub.abandon_orchestration_work(item, NOT_STARTED_RETRY_SECONDS)
             return
         try:
-            if commit.record is None:
-                await self.hub.complete_orchestration_work(item, [], None, [], [])
-            else:
-                await self.hub.complete_orchestration_work(
-                    item, commit.new_history, commit.record, commit.outbound,
-                    commit.activities, replace_history=commit.replace_history)
+            # A commit without a record carries nothing else: the hub only drops the messages.
+            await self.hub.complete_orchestration_work(
+                item, commit.new_history, commit.record, commit.outbound,
+                commit.activities, replace_history=commit.replace_history)
         except LockLost:
             log.info("instance %s changed under us; its messages will come again",
                      item.instance_id)
@@ -200,24 +214,22 @@ class DurableRuntime:
             await self._notify()
 
     async def _activity_loop(self) -> None:
-        backoff = 0.0
+        backoff = _Backoff()
         while not self._stopping.is_set():
             await self._activity_slots.acquire()
             try:
                 item = await self.hub.fetch_activity_work(FETCH_WAIT_SECONDS)
-                backoff = 0.0
+                backoff.reset()
             except StorageUnavailable as error:
                 self._activity_slots.release()
-                backoff = min(MAX_BACKOFF_SECONDS, backoff * 2 or 0.1)
-                log.warning("task hub unavailable (%s); retrying in %.1fs", error, backoff)
-                await asyncio.sleep(backoff)
+                await backoff.wait(error)
                 continue
             if item is None:
                 self._activity_slots.release()
                 continue
             self._spawn(self._run_activity(item), f"activity-{item.task.name}")
 
-    async def _run_activity(self, item: Any) -> None:
+    async def _run_activity(self, item: ActivityWorkItem) -> None:
         try:
             result = await self._while_leased(
                 item, run_activity(item.task, self.activities, self._pool, self.clock.now))
@@ -233,7 +245,7 @@ class DurableRuntime:
         finally:
             self._activity_slots.release()
 
-    async def _while_leased(self, item: Any, work: Awaitable[Message]) -> Message:
+    async def _while_leased(self, item: ActivityWorkItem, work: Awaitable[Message]) -> Message:
         """Await ``work``, renewing the task's lease meanwhile so it is not run twice."""
         running = asyncio.ensure_future(work)
         interval = self.hub.activity_renewal_seconds
