@@ -34,6 +34,9 @@ STORAGE_SETTING = "AzureWebJobsStorage"
 MEMORY = "memory"
 # A crashed run's leased work comes back after this long (running activities renew theirs).
 DEFAULT_VISIBILITY_SECONDS = 30.0
+# Orchestrators replay in one worker process by default, as on Azure (and faster, see
+# devhost.engine.replay_processes); 0 keeps them in the host, e.g. to debug them there.
+DEFAULT_REPLAY_PROCESSES = 1
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -50,11 +53,23 @@ def _parser() -> argparse.ArgumentParser:
                              default=DEFAULT_VISIBILITY_SECONDS,
                              help="seconds a leased message stays hidden: how soon a crashed "
                                   "host's work is retried (running activities renew theirs)")
+        command.add_argument("--replay-processes", type=_non_negative,
+                             default=DEFAULT_REPLAY_PROCESSES,
+                             help="worker processes that replay orchestrators (0: replay them "
+                                  "in the host process, where a debugger attached to it "
+                                  "stops in them)")
     serve = commands.choices["serve"]
     serve.add_argument("--storage", help=f"'{MEMORY}' or a connection string "
                                          f"(default: the app's {STORAGE_SETTING})")
     serve.add_argument("--hub", help="task hub name (default: host.json's hubName)")
     return parser
+
+
+def _non_negative(text: str) -> int:
+    value = int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError("must be 0 or more")
+    return value
 
 
 def _ensure_local_settings(app_dir: Path) -> None:
@@ -90,7 +105,7 @@ async def _serve(args: argparse.Namespace) -> None:
     if not storage:
         raise HostError(f"no storage: pass --storage or set {STORAGE_SETTING}")
     host = LocalHost(app_dir, _task_hub_factory(storage, args.hub, args.visibility_timeout),
-                     host=args.host, port=args.port)
+                     host=args.host, port=args.port, replay_processes=args.replay_processes)
     await host.start()
     print(f"serving {app_dir.name} on {host.base_url}", flush=True)
     try:
@@ -113,7 +128,8 @@ async def _run(args: argparse.Namespace) -> None:
         fcm_host = settings.get("FCM_EMULATOR_HOST")
         emulator = await start_fcm_emulator(fcm_host)
         host = LocalHost(app_dir, _task_hub_factory(storage, None, args.visibility_timeout),
-                         host=args.host, port=args.port)
+                         host=args.host, port=args.port,
+                         replay_processes=args.replay_processes)
         await host.start()
         assert host.index is not None and host.keys is not None
         where = (f"Azurite on ports {azurite.ports}, data in .local/azurite"

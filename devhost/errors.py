@@ -31,3 +31,7 @@ class LockLost(HostError):
 
 class StorageUnavailable(HostError):
     """The task hub's storage did not answer; the work will be retried."""
+
+
+class ReplayWorkerLost(HostError):
+    """The worker process replaying an episode died; the work item runs again."""

@@ -6,11 +6,13 @@ the app folder's ``function_app`` (devhost.loader).
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable
 from pathlib import Path
 from types import TracebackType
 
+from devhost.engine.replay_processes import ReplayProcesses
 from devhost.engine.runtime import DurableRuntime
 from devhost.http_frontend import HttpFrontEnd
 from devhost.keys import HostKeys
@@ -35,14 +37,21 @@ class LocalHost:
         port: int = 7071,
         orchestration_workers: int = 4,
         activity_concurrency: int = 32,
+        replay_processes: int = 0,
     ) -> None:
-        """Prepare to host ``app_dir`` with the task hub ``task_hub`` makes from its settings."""
+        """Prepare to host ``app_dir`` with the task hub ``task_hub`` makes from its settings.
+
+        ``replay_processes`` > 0 replays orchestrators in that many worker processes (as
+        Azure's Python worker does); 0 replays them on a thread of this process.
+        """
         self.app_dir = Path(app_dir).resolve()
         self._task_hub = task_hub
         self._host = host
         self._port = port
         self._orchestration_workers = orchestration_workers
         self._activity_concurrency = activity_concurrency
+        self._replay_processes = replay_processes
+        self.replay: ReplayProcesses | None = None
         self.settings: HostSettings | None = None
         self.index: FunctionIndex | None = None
         self.keys: HostKeys | None = None
@@ -65,27 +74,42 @@ class LocalHost:
         apply_values(self.settings)  # the app reads its settings from the environment
         self.index = load_app(self.app_dir)
         self.keys = HostKeys.for_settings(self.settings)
-        self.runtime = DurableRuntime(
-            self._task_hub(self.settings), self.index.orchestrators, self.index.activities,
-            orchestration_workers=self._orchestration_workers,
-            activity_concurrency=self._activity_concurrency)
-        await self.runtime.start()
-        self.frontend = HttpFrontEnd(self.index, self.runtime, self.keys, self.settings,
-                                     self._host, self._port)
+        orchestrators = self.index.orchestrators
+        episode_threads = 1
+        if self._replay_processes > 0:
+            self.replay = ReplayProcesses(self.app_dir, self._replay_processes)
+            await asyncio.to_thread(self.replay.start)
+            orchestrators = self.replay.functions(orchestrators)
+            # Performance (bench): one more episode than there are workers, so a worker
+            # never waits while the host prepares the next episode or commits the last.
+            episode_threads = self._replay_processes + 1
         try:
-            await self.frontend.start()
+            runtime = DurableRuntime(
+                self._task_hub(self.settings), orchestrators, self.index.activities,
+                orchestration_workers=self._orchestration_workers,
+                activity_concurrency=self._activity_concurrency,
+                episode_threads=episode_threads)
+            await runtime.start()
+            self.runtime = runtime
+            frontend = HttpFrontEnd(self.index, runtime, self.keys, self.settings,
+                                    self._host, self._port)
+            await frontend.start()
+            self.frontend = frontend
         except BaseException:
-            await self.runtime.stop()
+            await self.stop()  # what did start stops again: runtime, replay workers
             raise
 
     async def stop(self) -> None:
         """Stop serving, then stop the runtime; safe to call twice."""
         frontend, self.frontend = self.frontend, None
         runtime, self.runtime = self.runtime, None
+        replay, self.replay = self.replay, None
         if frontend is not None:
             await frontend.stop()
         if runtime is not None:
             await runtime.stop()
+        if replay is not None:
+            await asyncio.to_thread(replay.close)
 
     async def __aenter__(self) -> LocalHost:
         await self.start()

@@ -35,6 +35,7 @@ from bench.emulator import EmulatorProcess, emulator_process
 from bench.figures import AZURITE, Figure
 from bench.scenarios.storage import rates_for
 from bench.storage_calls import QUEUE, TABLE, calls_of, counting
+from devhost.cli import DEFAULT_REPLAY_PROCESSES
 from devhost.host import LocalHost
 from devhost.loader import import_state_kept
 from devhost.settings import HostSettings
@@ -44,6 +45,8 @@ FUNCTION_KEY = "bench-function-key-0123456789"
 WARM_UP_ORDERS = 2
 HTTP_CONNECTIONS = 64
 APPROVE_RETRIES = 20
+# As `make run` hosts the app (devhost.cli): orchestrators replay in one worker process.
+REPLAY_PROCESSES = DEFAULT_REPLAY_PROCESSES
 
 
 @contextlib.contextmanager
@@ -198,7 +201,7 @@ async def _batch_on_host(run: Run, backend: str, count: int
         hubs.append(run.backends.make_hub(backend, f"orders{count}"))
         return hubs[-1]
 
-    host = LocalHost(ORDER_APP_DIR, make_hub, port=0)
+    host = LocalHost(ORDER_APP_DIR, make_hub, port=0, replay_processes=REPLAY_PROCESSES)
     with import_state_kept():  # the host imports the app's function_app
         await host.start()
     try:

@@ -22,6 +22,7 @@ from devhost.errors import (
     InstanceEnded,
     InstanceNotFound,
     LockLost,
+    ReplayWorkerLost,
     StorageUnavailable,
     UnknownOrchestrator,
 )
@@ -40,6 +41,8 @@ log = logging.getLogger(__name__)
 FETCH_WAIT_SECONDS = 0.5
 MAX_BACKOFF_SECONDS = 5.0
 NOT_STARTED_RETRY_SECONDS = 0.2
+# How soon an episode whose replay worker died is tried again (on fresh workers).
+REPLAY_RETRY_SECONDS = 0.5
 # How often instances stuck in Pending (their start message lost) are started again.
 PENDING_SWEEP_SECONDS = 60.0
 
@@ -78,8 +81,13 @@ class DurableRuntime:
         orchestration_workers: int = 4,
         activity_concurrency: int = 32,
         pending_sweep_seconds: float = PENDING_SWEEP_SECONDS,
+        episode_threads: int = 1,
     ) -> None:
-        """Bind the app's functions to ``hub``; nothing runs until :meth:`start`."""
+        """Bind the app's functions to ``hub``; nothing runs until :meth:`start`.
+
+        ``episode_threads`` > 1 only pays when the orchestrators replay in other processes
+        (devhost.engine.replay_processes): in this one the GIL runs one episode at a time.
+        """
         self.hub = hub
         self.clock = hub.clock
         self.orchestrators = orchestrators
@@ -95,8 +103,10 @@ class DurableRuntime:
         # meanwhile, so a fan-in met its results one or two at a time and replayed ~50
         # times for 100 activities. Off the loop the results gather while it runs: 5 or 6
         # episodes, in-memory fan-out of 100 ~170 -> ~1,500 activities/s. One thread: the
-        # episodes stay one at a time, as they were on the loop.
-        self._episode_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="episodes")
+        # episodes stay one at a time, as they were on the loop (more threads only pay
+        # when episodes replay in worker processes, see LocalHost).
+        self._episode_pool = ThreadPoolExecutor(max_workers=episode_threads,
+                                                thread_name_prefix="episodes")
         self._tasks: set[asyncio.Task[None]] = set()
         self._stopping = asyncio.Event()
         self._changed = asyncio.Condition()
@@ -194,6 +204,9 @@ class DurableRuntime:
             with contextlib.suppress(Exception):
                 await self.hub.abandon_orchestration_work(item)
             raise
+        except ReplayWorkerLost:
+            await self.hub.abandon_orchestration_work(item, REPLAY_RETRY_SECONDS)
+            return
         if commit is None:
             await self.hub.abandon_orchestration_work(item, NOT_STARTED_RETRY_SECONDS)
             return
