@@ -14,6 +14,8 @@ from typing import Any
 from bench.context import Run
 from bench.figures import AZURITE
 from bench.storage_calls import QUEUE, TABLE, calls_of, counting
+from devhost.cli import DEFAULT_REPLAY_PROCESSES
+from devhost.engine.replay_processes import ReplayProcesses
 from devhost.engine.runtime import DurableRuntime, has_ended
 from devhost.loader import FunctionIndex, import_state_kept, load_app
 from devhost.taskhub.base import InstanceRecord, RuntimeStatus, TaskHub
@@ -24,6 +26,8 @@ ORDER_APP_DIR = Path(__file__).resolve().parents[1]
 # Bounds on one measured run; generous, so a slow machine reports slow figures instead of
 # failing.
 RUN_TIMEOUT_SECONDS = 300.0
+# As `make run` hosts an app (devhost.cli): orchestrators replay in one worker process.
+REPLAY_PROCESSES = DEFAULT_REPLAY_PROCESSES
 
 _indexes: dict[Path, FunctionIndex] = {}
 
@@ -96,14 +100,23 @@ class Hosted:
 
 @contextlib.asynccontextmanager
 async def running(hub: TaskHub, index: FunctionIndex) -> AsyncIterator[Hosted]:
-    """A started runtime for ``index`` over ``hub`` (watched), stopped afterwards."""
+    """A started runtime for ``index`` over ``hub`` (watched), stopped afterwards.
+
+    Its orchestrators replay in worker processes, as ``make run`` hosts an app.
+    """
     watch = CommitWatch(hub)
-    runtime = DurableRuntime(hub, index.orchestrators, index.activities)
-    await runtime.start()
+    replay = ReplayProcesses(index.app_dir, REPLAY_PROCESSES)
+    await asyncio.to_thread(replay.start)
     try:
-        yield Hosted(runtime, watch)
+        runtime = DurableRuntime(hub, replay.functions(index.orchestrators), index.activities,
+                                 episode_threads=replay.episode_threads)
+        await runtime.start()
+        try:
+            yield Hosted(runtime, watch)
+        finally:
+            await runtime.stop()
     finally:
-        await runtime.stop()
+        await asyncio.to_thread(replay.close)
 
 
 async def run_to_end(hosted: Hosted, name: str, count: int) -> str:

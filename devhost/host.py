@@ -80,9 +80,7 @@ class LocalHost:
             self.replay = ReplayProcesses(self.app_dir, self._replay_processes)
             await asyncio.to_thread(self.replay.start)
             orchestrators = self.replay.functions(orchestrators)
-            # Performance (bench): one more episode than there are workers, so a worker
-            # never waits while the host prepares the next episode or commits the last.
-            episode_threads = self._replay_processes + 1
+            episode_threads = self.replay.episode_threads
         try:
             runtime = DurableRuntime(
                 self._task_hub(self.settings), orchestrators, self.index.activities,

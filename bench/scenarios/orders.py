@@ -30,12 +30,11 @@ from datetime import datetime, timezone
 import aiohttp
 
 from bench.context import Run
-from bench.durable import ORDER_APP_DIR, RUN_TIMEOUT_SECONDS, CommitWatch
+from bench.durable import ORDER_APP_DIR, REPLAY_PROCESSES, RUN_TIMEOUT_SECONDS, CommitWatch
 from bench.emulator import EmulatorProcess, emulator_process
 from bench.figures import AZURITE, Figure
 from bench.scenarios.storage import rates_for
 from bench.storage_calls import QUEUE, TABLE, calls_of, counting
-from devhost.cli import DEFAULT_REPLAY_PROCESSES
 from devhost.host import LocalHost
 from devhost.loader import import_state_kept
 from devhost.settings import HostSettings
@@ -45,8 +44,6 @@ FUNCTION_KEY = "bench-function-key-0123456789"
 WARM_UP_ORDERS = 2
 HTTP_CONNECTIONS = 64
 APPROVE_RETRIES = 20
-# As `make run` hosts the app (devhost.cli): orchestrators replay in one worker process.
-REPLAY_PROCESSES = DEFAULT_REPLAY_PROCESSES
 
 
 @contextlib.contextmanager
