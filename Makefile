@@ -9,6 +9,8 @@ NODE_STAMP := node_modules/.installed
 APP ?= .
 PORT ?= 7071
 PYTEST_ARGS ?=
+# More options for the local host, e.g. HOST_ARGS="--replay-processes 0" (python -m devhost run -h).
+HOST_ARGS ?=
 
 .PHONY: help setup run test lint typecheck unit e2e test-slow bench fcm-emulator clean
 
@@ -28,7 +30,7 @@ $(NODE_STAMP): package.json package-lock.json
 setup: $(PY_STAMP) $(NODE_STAMP)  ## Create the virtualenv and install Python and npm dependencies.
 
 run: setup  ## Run the app on the local host with Azurite and the FCM emulator (Ctrl-C stops all).
-	$(PY) -m devhost run --app $(APP) --port $(PORT)
+	$(PY) -m devhost run --app $(APP) --port $(PORT) $(HOST_ARGS)
 
 lint: $(PY_STAMP)  ## Lint with ruff.
 	$(PY) -m ruff check .
