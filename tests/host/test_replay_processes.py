@@ -25,6 +25,7 @@ from devhost.errors import AppLoadError, ReplayWorkerLost
 from devhost.host import LocalHost
 from devhost.loader import load_app
 from devhost.protocol import (
+    as_played,
     execution_started,
     orchestration_context,
     orchestrator_completed,
@@ -84,8 +85,7 @@ def after_first_activity(name: str, result: object) -> str:
     played = [orchestrator_started(NOW), execution_started(name, "i-1", None, NOW),
               task_scheduled(0, "shout", json.dumps("x"), NOW), orchestrator_completed(NOW)]
     new = [orchestrator_started(NOW), task_completed(0, json.dumps(result), NOW)]
-    history = [{**item, "IsPlayed": True} for item in played] + [
-        {**item, "IsPlayed": False} for item in new]
+    history = as_played(played) + [{**item, "IsPlayed": False} for item in new]
     return orchestration_context("i-1", history, None)
 
 
