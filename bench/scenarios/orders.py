@@ -6,7 +6,8 @@ its own, see bench.emulator); backend work takes no time (BACKEND_ACTION_DELAY_S
 All orders are placed at once; each is approved through the staff route the moment its
 status says ``awaiting_approval``. The bench sees that moment by watching the commits of
 the task hub it handed the host (``CommitWatch``), as a client polling the status without
-pause would.
+pause would. The HTTP requests come from another process (``bench.order_client``), as
+phones and staff are not in the host's process either.
 
 Figures: orders per second from the first order placed to the last order completed, and
 the latency from each approve request to its ``finished`` push reaching the emulator (the
@@ -20,14 +21,14 @@ import contextlib
 import json
 import os
 import statistics
+import sys
 import time
 import uuid
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
-
-import aiohttp
+from datetime import datetime
+from typing import Any
 
 from bench.context import Run
 from bench.durable import ORDER_APP_DIR, REPLAY_PROCESSES, RUN_TIMEOUT_SECONDS, CommitWatch
@@ -42,8 +43,8 @@ from devhost.taskhub.base import InstanceRecord, TaskHub
 
 FUNCTION_KEY = "bench-function-key-0123456789"
 WARM_UP_ORDERS = 2
-HTTP_CONNECTIONS = 64
-APPROVE_RETRIES = 20
+# How long a client process may take to answer its last requests once told to stop.
+CLIENT_STOP_SECONDS = 10.0
 
 
 @contextlib.contextmanager
@@ -84,6 +85,8 @@ class Batch:
 
     ids: list[str]
     members: set[str] = field(init=False)
+    placed: set[str] = field(default_factory=set)
+    all_placed: asyncio.Event = field(default_factory=asyncio.Event)
     approved_at: dict[str, datetime] = field(default_factory=dict)
     completed_at: dict[str, float] = field(default_factory=dict)
     asked: set[str] = field(default_factory=set)
@@ -93,19 +96,56 @@ class Batch:
     def __post_init__(self) -> None:
         self.members = set(self.ids)
 
-    def token(self, order_id: str) -> str:
-        """The device token of the order's phone (one per order)."""
-        return f"bench-device-{order_id}"
+    def fail(self, error: str) -> None:
+        """Note what went wrong and stop waiting."""
+        self.errors.append(error)
+        self.all_placed.set()
+        self.done.set()
+
+
+class ClientProcess:
+    """``bench.order_client`` as a child process: the phones and staff of one host."""
+
+    def __init__(self, process: asyncio.subprocess.Process) -> None:
+        self.process = process
+
+    @classmethod
+    async def start(cls, base_url: str, key: str) -> ClientProcess:
+        """Start the client for the host at ``base_url``."""
+        process = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "bench.order_client", base_url, key,
+            stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
+            cwd=ORDER_APP_DIR)
+        return cls(process)
+
+    def send(self, command: dict[str, str]) -> None:
+        """Queue one command (``place`` or ``approve``)."""
+        assert self.process.stdin is not None
+        self.process.stdin.write(json.dumps(command).encode() + b"\n")
+
+    async def answers(self) -> AsyncIterator[dict[str, Any]]:
+        """The client's answers as they come, until it exits."""
+        assert self.process.stdout is not None
+        while line := await self.process.stdout.readline():
+            yield json.loads(line)
+
+    async def stop(self) -> None:
+        """Close its input (it exits once its requests are answered); kill it if it hangs."""
+        if self.process.stdin is not None and not self.process.stdin.is_closing():
+            self.process.stdin.close()
+        try:
+            await asyncio.wait_for(self.process.wait(), CLIENT_STOP_SECONDS)
+        except asyncio.TimeoutError:
+            self.process.kill()
+            await self.process.wait()
 
 
 class OrderDriver:
-    """Places orders, approves them when asked, and notes when they complete."""
+    """Has orders placed, approves them when asked, and notes when they complete."""
 
-    def __init__(self, session: aiohttp.ClientSession, base_url: str) -> None:
-        self.session = session
-        self.base_url = base_url
+    def __init__(self, client: ClientProcess) -> None:
+        self.client = client
         self.batch: Batch | None = None
-        self._tasks: set[asyncio.Task[None]] = set()
 
     # The hub's commits ----------------------------------------------------------------------
 
@@ -121,43 +161,36 @@ class OrderDriver:
                 batch.done.set()
         elif stage_of(record) == "awaiting_approval" and order_id not in batch.asked:
             batch.asked.add(order_id)
-            task = asyncio.create_task(self._approve(batch, order_id))
-            self._tasks.add(task)
-            task.add_done_callback(self._tasks.discard)
+            self.client.send({"approve": order_id})
 
-    # HTTP -----------------------------------------------------------------------------------
+    # The client's answers -------------------------------------------------------------------
 
-    async def _place(self, batch: Batch, order_id: str) -> None:
-        body = {"regId": batch.token(order_id), "orderId": order_id,
-                "items": [{"name": "Neapolitan pizza with pineapple", "quantity": 1}]}
-        async with self.session.post(f"{self.base_url}/api/orders", json=body) as reply:
-            if reply.status != 202:
-                batch.errors.append(f"place {order_id}: {reply.status} {await reply.text()}")
-
-    async def _approve(self, batch: Batch, order_id: str) -> None:
-        url = f"{self.base_url}/api/orders/{order_id}/approve"
-        body = {"approved": True, "note": "no pineapple on a Neapolitan"}
-        headers = {"x-functions-key": FUNCTION_KEY}
-        for _attempt in range(APPROVE_RETRIES):
-            sent = datetime.now(timezone.utc)
-            async with self.session.post(url, json=body, headers=headers) as reply:
-                if reply.status == 202:
-                    batch.approved_at[order_id] = sent
-                    return
-                text = await reply.text()
-            if reply.status != 409:
-                break
-            await asyncio.sleep(0.02)  # not visible to the route yet: look again shortly
-        batch.errors.append(f"approve {order_id}: {reply.status} {text}")
-        batch.done.set()
+    async def follow_answers(self) -> None:
+        """Apply the client's answers to the current batch until the client exits."""
+        async for answer in self.client.answers():
+            batch = self.batch
+            if batch is None:
+                continue
+            if "placed" in answer:
+                if answer["status"] != 202:
+                    batch.fail(f"place {answer['placed']}: {answer['status']} {answer['error']}")
+                batch.placed.add(answer["placed"])
+                if len(batch.placed) == len(batch.ids):
+                    batch.all_placed.set()
+            elif answer["status"] == 202:
+                batch.approved_at[answer["approved"]] = datetime.fromisoformat(answer["sentAt"])
+            else:
+                batch.fail(f"approve {answer['approved']}: {answer['status']} {answer['error']}")
 
     async def run(self, count: int, tag: str) -> tuple[Batch, float]:
-        """Place ``count`` orders at once and wait until all completed; the batch and the
-        seconds from the first order placed to the last completed."""
+        """Have ``count`` orders placed at once and wait until all completed; the batch and
+        the seconds from the first order placed to the last completed."""
         batch = Batch([f"{tag}-{uuid.uuid4().hex[:12]}-{n:04d}" for n in range(count)])
         self.batch = batch
         started = time.perf_counter()
-        await asyncio.gather(*(self._place(batch, order_id) for order_id in batch.ids))
+        for order_id in batch.ids:
+            self.client.send({"place": order_id})
+        await asyncio.wait_for(batch.all_placed.wait(), RUN_TIMEOUT_SECONDS)
         if not batch.errors:
             await asyncio.wait_for(batch.done.wait(), RUN_TIMEOUT_SECONDS)
         self.batch = None
@@ -202,9 +235,10 @@ async def _batch_on_host(run: Run, backend: str, count: int
     with import_state_kept():  # the host imports the app's function_app
         await host.start()
     try:
-        connector = aiohttp.TCPConnector(limit=HTTP_CONNECTIONS)
-        async with aiohttp.ClientSession(connector=connector) as session:
-            driver = OrderDriver(session, host.base_url)
+        client = await ClientProcess.start(host.base_url, FUNCTION_KEY)
+        driver = OrderDriver(client)
+        following = asyncio.create_task(driver.follow_answers())
+        try:
             CommitWatch(hubs[0]).listeners.append(driver.committed)
             await driver.run(WARM_UP_ORDERS, "warm")
             counter = run.backends.calls
@@ -212,6 +246,11 @@ async def _batch_on_host(run: Run, backend: str, count: int
                 before = counter.snapshot()
                 batch, seconds = await driver.run(count, f"o{count}")
                 made = counter.since(before)
+        finally:
+            await client.stop()
+            following.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await following
     finally:
         await host.stop()
     return batch, seconds, made
