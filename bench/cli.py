@@ -39,8 +39,10 @@ async def run_scenarios(names: list[str], backends: Backends, sizes: Sizes
     """Run the named scenarios in order; a scenario that raises is reported and skipped."""
     run = Run(backends, sizes)
     errors: list[str] = []
-    for name in names:
+    for number, name in enumerate(names):
         run.progress(f"{name}:")
+        if number:
+            await asyncio.to_thread(backends.renew)
         started = time.perf_counter()
         try:
             await SCENARIOS[name](run)

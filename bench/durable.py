@@ -17,6 +17,7 @@ from bench.storage_calls import QUEUE, TABLE, calls_of, counting
 from devhost.cli import DEFAULT_REPLAY_PROCESSES
 from devhost.engine.replay_processes import ReplayProcesses
 from devhost.engine.runtime import DurableRuntime, has_ended
+from devhost.errors import StorageUnavailable
 from devhost.loader import FunctionIndex, import_state_kept, load_app
 from devhost.taskhub.base import InstanceRecord, RuntimeStatus, TaskHub
 
@@ -26,6 +27,9 @@ ORDER_APP_DIR = Path(__file__).resolve().parents[1]
 # Bounds on one measured run; generous, so a slow machine reports slow figures instead of
 # failing.
 RUN_TIMEOUT_SECONDS = 300.0
+# After a failed commit, the record is read again this often, this many times at most.
+REREAD_SECONDS = 1.0
+REREAD_ATTEMPTS = 60
 # As `make run` hosts an app (devhost.cli): orchestrators replay in one worker process.
 REPLAY_PROCESSES = DEFAULT_REPLAY_PROCESSES
 
@@ -58,11 +62,37 @@ class CommitWatch:
 
         async def observed(item: Any, new_history: Any, record: InstanceRecord | None,
                            *args: Any, **kwargs: Any) -> None:
-            await original(item, new_history, record, *args, **kwargs)
+            try:
+                await original(item, new_history, record, *args, **kwargs)
+            except Exception:
+                if record is not None:
+                    self._read_again_later(record.instance_id)
+                raise
             if record is not None:
                 self._committed(record)
 
         hub.complete_orchestration_work = observed  # type: ignore[method-assign]
+        self._rereads: set[asyncio.Task[None]] = set()
+
+    def _read_again_later(self, instance_id: str) -> None:
+        """A commit that raised may still have been applied (a storage timeout after the
+        write), and its instance then never commits that state again. Test-found (bench,
+        Azurite stalling): orders waited for an approval the bench never saw them ask for.
+        Read the record once storage answers, as a client polling the status would."""
+        task = asyncio.get_running_loop().create_task(self._read_again(instance_id))
+        self._rereads.add(task)
+        task.add_done_callback(self._rereads.discard)
+
+    async def _read_again(self, instance_id: str) -> None:
+        for _attempt in range(REREAD_ATTEMPTS):
+            await asyncio.sleep(REREAD_SECONDS)
+            try:
+                record = await self.hub.get_instance(instance_id)
+            except StorageUnavailable:
+                continue
+            if record is not None:
+                self._committed(record)
+            return
 
     def _committed(self, record: InstanceRecord) -> None:
         for condition, future in self._waiting.get(record.instance_id, []):
