@@ -34,4 +34,10 @@ class StorageUnavailable(HostError):
 
 
 class ReplayWorkerLost(HostError):
-    """The worker process replaying an episode died; the work item runs again."""
+    """No worker process could replay the episode (stopping, or none would start); the
+    work item runs again later."""
+
+
+class ReplayWorkerDied(ReplayWorkerLost):
+    """The worker process died while it replayed the episode; the work item runs again,
+    and an instance whose episodes keep ending their worker is failed (see runtime)."""

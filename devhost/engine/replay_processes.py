@@ -39,7 +39,7 @@ from devhost.engine.replay_worker import (
     write_frame,
 )
 from devhost.engine.sdk_call import ReplayedError
-from devhost.errors import AppLoadError, ReplayWorkerLost
+from devhost.errors import AppLoadError, ReplayWorkerDied, ReplayWorkerLost
 from devhost.loader import OrchestratorFunction
 
 log = logging.getLogger(__name__)
@@ -193,7 +193,9 @@ class ReplayProcesses:
                           worker.process.pid, code)
             self._forget(worker)
             self._idle.put(None)
-            raise ReplayWorkerLost(f"replay worker {worker.process.pid} exited (code {code})")
+            if self._closed:
+                raise ReplayWorkerLost("the host is stopping")
+            raise ReplayWorkerDied(f"replay worker {worker.process.pid} exited (code {code})")
         self._idle.put(worker)
         kind, text = answer[:1], answer[1:].decode("utf-8")
         if kind == STATE:

@@ -18,14 +18,17 @@ from typing import Any
 from devhost.clock import VirtualClock
 from devhost.engine.activities import run_activity
 from devhost.engine.executor import Episodes
+from devhost.engine.sdk_call import ReplayedError
 from devhost.errors import (
     InstanceEnded,
     InstanceNotFound,
     LockLost,
+    ReplayWorkerDied,
     ReplayWorkerLost,
     StorageUnavailable,
     UnknownOrchestrator,
 )
+from devhost.loader import OrchestratorFunction
 from devhost.protocol import event_raised, execution_started, execution_terminated, to_json_text
 from devhost.taskhub.base import (
     ActivityWorkItem,
@@ -43,6 +46,9 @@ MAX_BACKOFF_SECONDS = 5.0
 NOT_STARTED_RETRY_SECONDS = 0.2
 # How soon an episode whose replay worker died is tried again (on fresh workers).
 REPLAY_RETRY_SECONDS = 0.5
+# An instance whose episodes end their worker process this many times in a row is failed
+# rather than replayed forever (user code that exits the process, or crashes it).
+MAX_WORKER_DEATHS = 3
 # How often instances stuck in Pending (their start message lost) are started again.
 PENDING_SWEEP_SECONDS = 60.0
 
@@ -108,6 +114,8 @@ class DurableRuntime:
         self._episode_pool = ThreadPoolExecutor(max_workers=episode_threads,
                                                 thread_name_prefix="episodes")
         self._tasks: set[asyncio.Task[None]] = set()
+        # Per instance: episodes in a row whose replay worker process died meanwhile.
+        self._worker_deaths: dict[str, int] = {}
         self._stopping = asyncio.Event()
         self._changed = asyncio.Condition()
 
@@ -194,8 +202,23 @@ class DurableRuntime:
             except StorageUnavailable as error:
                 await backoff.wait(error)
 
+    def _orchestrators_for(self, instance_id: str) -> Mapping[str, Any]:
+        """The app's orchestrators, or for an instance that keeps killing its replay
+        worker, stand-ins that fail its next episode with the reason."""
+        deaths = self._worker_deaths.get(instance_id, 0)
+        if deaths < MAX_WORKER_DEATHS:
+            return self.orchestrators
+        reason = (f"its episodes ended the orchestrator worker process {deaths} times in a "
+                  f"row (the host log says how); the instance is failed instead of "
+                  f"replayed again")
+
+        def fail(_context_json: str) -> str:
+            raise ReplayedError(reason)
+
+        return {name: OrchestratorFunction(name, fail) for name in self.orchestrators}
+
     async def _process(self, item: OrchestrationWorkItem) -> None:
-        episodes = Episodes(item, self.orchestrators, self.clock.now())
+        episodes = Episodes(item, self._orchestrators_for(item.instance_id), self.clock.now())
         try:
             commit = await asyncio.get_running_loop().run_in_executor(self._episode_pool,
                                                                       episodes.run)
@@ -204,9 +227,13 @@ class DurableRuntime:
             with contextlib.suppress(Exception):
                 await self.hub.abandon_orchestration_work(item)
             raise
-        except ReplayWorkerLost:
+        except ReplayWorkerLost as lost:
+            if isinstance(lost, ReplayWorkerDied):
+                self._worker_deaths[item.instance_id] = (
+                    self._worker_deaths.get(item.instance_id, 0) + 1)
             await self.hub.abandon_orchestration_work(item, REPLAY_RETRY_SECONDS)
             return
+        self._worker_deaths.pop(item.instance_id, None)
         if commit is None:
             await self.hub.abandon_orchestration_work(item, NOT_STARTED_RETRY_SECONDS)
             return

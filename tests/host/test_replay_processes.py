@@ -63,6 +63,13 @@ def broken(context: df.DurableOrchestrationContext):
     raise ValueError("the kitchen is on fire")
 
 
+@app.orchestration_trigger(context_name="context")
+def crashes(context: df.DurableOrchestrationContext):
+    import os
+    os._exit(3)  # user code that ends its process, e.g. a crashing native library
+    yield
+
+
 @app.activity_trigger(input_name="text")
 def shout(text: str) -> str:
     return text.upper()
@@ -270,3 +277,23 @@ async def test_a_host_with_a_replay_worker_survives_the_worker_being_killed(
         replay = host.replay
         await host.stop()
     assert replay is not None and replay.pids() == []
+
+
+async def test_an_orchestrator_that_keeps_ending_its_worker_fails_with_the_reason(
+        app_dir: Path) -> None:
+    """Three dead workers in a row fail the instance, with why; the host goes on."""
+    hub = MemoryTaskHub(SystemClock())
+    host = LocalHost(app_dir, lambda _settings: hub, port=0, replay_processes=1)
+    await host.start()
+    try:
+        assert host.runtime is not None
+        runtime = host.runtime
+        instance = await runtime.start_new("crashes", "crash-1", None)
+        record = await runtime.wait_for(instance, timeout=60)
+        assert record.runtime_status == RuntimeStatus.FAILED, record
+        assert "ended the orchestrator worker process 3 times in a row" in (record.output or "")
+        other = await runtime.start_new("chatty", "chatty-1", None)
+        assert (await runtime.wait_for(other, timeout=30)).runtime_status == \
+            RuntimeStatus.COMPLETED
+    finally:
+        await host.stop()
