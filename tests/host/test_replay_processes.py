@@ -10,7 +10,7 @@ import subprocess
 import sys
 import textwrap
 import time
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -253,47 +253,46 @@ def test_answer_frames_say_which_kind_of_error_it_was() -> None:
     assert answer(handles, b"missing\n{}") == OTHER_ERROR + b"KeyError: 'missing'"
 
 
-async def test_a_host_with_a_replay_worker_survives_the_worker_being_killed(
-        app_dir: Path) -> None:
-    """Mid-flow, the worker dies: the instance still completes, with one result."""
-    hub = MemoryTaskHub(SystemClock())
-    host = LocalHost(app_dir, lambda _settings: hub, port=0, replay_processes=1)
+@pytest.fixture
+async def replaying_host(app_dir: Path) -> AsyncIterator[LocalHost]:
+    """The sample app on a memory hub, its orchestrators replayed in one worker process."""
+    host = LocalHost(app_dir, lambda _settings: MemoryTaskHub(SystemClock()), port=0,
+                     replay_processes=1)
     await host.start()
     try:
-        assert host.runtime is not None and host.replay is not None
-        runtime = host.runtime
-        instance = await runtime.start_new("greet", "kill-1", json.dumps("ada"))
-        await runtime.wait_for(instance, lambda r: r.custom_status is None
-                               and r.runtime_status == RuntimeStatus.RUNNING, timeout=10)
-        [worker] = host.replay.pids()
-        os.kill(worker, signal.SIGKILL)
-        wait_gone([worker])
-        await runtime.raise_event(instance, "Go", json.dumps("now"))
-        record = await runtime.wait_for(instance, timeout=20)
-        assert record.runtime_status == RuntimeStatus.COMPLETED, record
-        assert json.loads(record.output or "null") == "ADA:NOW"
-        assert host.replay.pids() and host.replay.pids()[0] != worker
+        yield host
     finally:
-        replay = host.replay
         await host.stop()
-    assert replay is not None and replay.pids() == []
+
+
+async def test_a_host_with_a_replay_worker_survives_the_worker_being_killed(
+        replaying_host: LocalHost) -> None:
+    """Mid-flow, the worker dies: the instance still completes, with one result."""
+    runtime, replay = replaying_host.runtime, replaying_host.replay
+    assert runtime is not None and replay is not None
+    instance = await runtime.start_new("greet", "kill-1", json.dumps("ada"))
+    await runtime.wait_for(instance, lambda r: r.custom_status is None
+                           and r.runtime_status == RuntimeStatus.RUNNING, timeout=10)
+    [worker] = replay.pids()
+    os.kill(worker, signal.SIGKILL)
+    wait_gone([worker])
+    await runtime.raise_event(instance, "Go", json.dumps("now"))
+    record = await runtime.wait_for(instance, timeout=20)
+    assert record.runtime_status == RuntimeStatus.COMPLETED, record
+    assert json.loads(record.output or "null") == "ADA:NOW"
+    assert replay.pids() and replay.pids()[0] != worker
+    await replaying_host.stop()
+    assert replay.pids() == []
 
 
 async def test_an_orchestrator_that_keeps_ending_its_worker_fails_with_the_reason(
-        app_dir: Path) -> None:
+        replaying_host: LocalHost) -> None:
     """Three dead workers in a row fail the instance, with why; the host goes on."""
-    hub = MemoryTaskHub(SystemClock())
-    host = LocalHost(app_dir, lambda _settings: hub, port=0, replay_processes=1)
-    await host.start()
-    try:
-        assert host.runtime is not None
-        runtime = host.runtime
-        instance = await runtime.start_new("crashes", "crash-1", None)
-        record = await runtime.wait_for(instance, timeout=60)
-        assert record.runtime_status == RuntimeStatus.FAILED, record
-        assert "ended the orchestrator worker process 3 times in a row" in (record.output or "")
-        other = await runtime.start_new("chatty", "chatty-1", None)
-        assert (await runtime.wait_for(other, timeout=30)).runtime_status == \
-            RuntimeStatus.COMPLETED
-    finally:
-        await host.stop()
+    runtime = replaying_host.runtime
+    assert runtime is not None
+    instance = await runtime.start_new("crashes", "crash-1", None)
+    record = await runtime.wait_for(instance, timeout=60)
+    assert record.runtime_status == RuntimeStatus.FAILED, record
+    assert "ended the orchestrator worker process 3 times in a row" in (record.output or "")
+    other = await runtime.start_new("chatty", "chatty-1", None)
+    assert (await runtime.wait_for(other, timeout=30)).runtime_status == RuntimeStatus.COMPLETED
