@@ -47,8 +47,9 @@ log = logging.getLogger(__name__)
 # How long a stopping host waits for a worker to exit after closing its input.
 STOP_WAIT_SECONDS = 5.0
 WORKER_MODULE = "devhost.engine.replay_worker"
-# How often an episode waiting for a busy worker checks whether the host is stopping.
-IDLE_WAIT_SECONDS = 0.5
+# Put in the idle queue by close(): whoever takes it puts it back and gives up, so every
+# episode waiting for a worker wakes.
+_STOPPING = object()
 
 
 class _Worker:
@@ -109,8 +110,9 @@ class ReplayProcesses:
         self.app_dir = Path(app_dir).resolve()
         self.processes = processes
         # One entry per worker slot: an idle worker, or None for a slot whose worker died
-        # and could not be replaced yet (the next episode to take it tries again).
-        self._idle: queue.SimpleQueue[_Worker | None] = queue.SimpleQueue()
+        # and could not be replaced yet (the next episode to take it tries again); and
+        # _STOPPING once the host stops.
+        self._idle: queue.SimpleQueue[_Worker | object | None] = queue.SimpleQueue()
         self._all: list[_Worker] = []
         self._lock = threading.Lock()
         self._closed = False
@@ -160,23 +162,20 @@ class ReplayProcesses:
 
     def _take(self) -> _Worker:
         """An idle worker, starting one for an empty slot; waits while all are busy."""
-        while True:
-            if self._closed:
-                raise ReplayWorkerLost("the host is stopping")
-            try:
-                slot = self._idle.get(timeout=IDLE_WAIT_SECONDS)
-            except queue.Empty:
-                continue  # look at _closed again: close() does not wake the waiters
-            if slot is not None:
-                return slot
-            fresh = self._launch()
-            try:
-                fresh.wait_ready()
-            except AppLoadError as failed:
-                self._forget(fresh)
-                self._idle.put(None)
-                raise ReplayWorkerLost(str(failed)) from failed
-            return fresh
+        slot = self._idle.get()
+        if slot is _STOPPING:
+            self._idle.put(_STOPPING)
+            raise ReplayWorkerLost("the host is stopping")
+        if isinstance(slot, _Worker):
+            return slot
+        fresh = self._launch()
+        try:
+            fresh.wait_ready()
+        except AppLoadError as failed:
+            self._forget(fresh)
+            self._idle.put(None)
+            raise ReplayWorkerLost(str(failed)) from failed
+        return fresh
 
     def replay(self, name: str, context_json: str) -> str:
         """Run one episode of orchestrator ``name`` in an idle worker; wait for its state.
@@ -188,13 +187,12 @@ class ReplayProcesses:
         answer = worker.replay(name, context_json)
         if answer is None:
             code = worker.process.poll()
-            if not self._closed:
-                log.error("replay worker %s exited (code %s); its episode will run again",
-                          worker.process.pid, code)
             self._forget(worker)
             self._idle.put(None)
             if self._closed:
                 raise ReplayWorkerLost("the host is stopping")
+            log.error("replay worker %s exited (code %s); its episode will run again",
+                      worker.process.pid, code)
             raise ReplayWorkerDied(f"replay worker {worker.process.pid} exited (code {code})")
         self._idle.put(worker)
         kind, text = answer[:1], answer[1:].decode("utf-8")
@@ -207,6 +205,7 @@ class ReplayProcesses:
     def close(self) -> None:
         """Stop every worker and wait for it to exit; later episodes are refused."""
         self._closed = True
+        self._idle.put(_STOPPING)
         with self._lock:
             workers, self._all = list(self._all), []
         for worker in workers:
