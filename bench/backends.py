@@ -11,9 +11,9 @@ from dataclasses import dataclass, field
 
 from bench.figures import AZURITE, MEMORY
 from bench.storage_calls import QUEUE, TABLE, CallCounter
-from devhost.azurite import AzuriteProcess
 from devhost.clock import SystemClock
-from devhost.taskhub.azure_storage import AzureStorageTaskHub
+from devhost.local.azurite import AzuriteProcess
+from devhost.taskhub.azure.hub import AzureStorageTaskHub
 from devhost.taskhub.base import TaskHub
 from devhost.taskhub.memory import MemoryTaskHub
 

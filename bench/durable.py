@@ -14,11 +14,11 @@ from typing import Any
 from bench.context import Run
 from bench.figures import AZURITE
 from bench.storage_calls import QUEUE, TABLE, calls_of, counting
+from devhost.app.loader import FunctionIndex, import_state_kept, load_app
 from devhost.cli import DEFAULT_REPLAY_PROCESSES
 from devhost.engine.replay_processes import ReplayProcesses
 from devhost.engine.runtime import DurableRuntime, has_ended
 from devhost.errors import StorageUnavailable
-from devhost.loader import FunctionIndex, import_state_kept, load_app
 from devhost.taskhub.base import InstanceRecord, RuntimeStatus, TaskHub
 
 BENCH_APP_DIR = Path(__file__).resolve().parent / "apps" / "noop"

@@ -1,4 +1,4 @@
-"""Histories of the benchmark app's chain, built with devhost.protocol, and their replay.
+"""Histories of the benchmark app's chain, built with devhost.engine.protocol, and their replay.
 
 The chain records four events a step (OrchestratorStarted, TaskCompleted, TaskScheduled,
 OrchestratorCompleted), as the engine does. These histories drive two measurements: each
@@ -16,9 +16,9 @@ from datetime import datetime, timezone
 from typing import Any
 
 from bench.apps.noop.noop_names import CHAIN, NOOP
+from devhost.app.loader import FunctionIndex
 from devhost.engine.executor import Episodes
-from devhost.loader import FunctionIndex
-from devhost.protocol import (
+from devhost.engine.protocol import (
     as_played,
     execution_completed,
     execution_started,

@@ -17,14 +17,15 @@ import signal
 import sys
 from pathlib import Path
 
-from devhost.azurite import AzuriteProcess, resolve_connection_string
-from devhost.banner import banner
+from devhost.app.settings import HostSettings, load_settings
 from devhost.clock import SystemClock
-from devhost.dev_services import start_azurite, start_fcm_emulator, stop_azurite
 from devhost.errors import HostError
 from devhost.host import LocalHost, TaskHubFactory
-from devhost.settings import HostSettings, load_settings
-from devhost.taskhub.azure_storage import AzureStorageTaskHub
+from devhost.local.azurite import AzuriteProcess
+from devhost.local.banner import banner
+from devhost.local.services import start_azurite, start_fcm_emulator, stop_azurite
+from devhost.taskhub.azure.connection import resolve_connection_string
+from devhost.taskhub.azure.hub import AzureStorageTaskHub
 from devhost.taskhub.base import TaskHub
 from devhost.taskhub.memory import MemoryTaskHub
 

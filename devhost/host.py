@@ -1,7 +1,7 @@
 """The local host: an app folder's functions served over HTTP, its durable work on a task hub.
 
 This is what ``make run`` and the end-to-end tests start. It reaches the app only through
-the app folder's ``function_app`` (devhost.loader).
+the app folder's ``function_app`` (devhost.app.loader).
 """
 
 from __future__ import annotations
@@ -12,12 +12,12 @@ from collections.abc import Callable
 from pathlib import Path
 from types import TracebackType
 
+from devhost.app.loader import FunctionIndex, load_app
+from devhost.app.settings import HostSettings, apply_values, load_settings
 from devhost.engine.replay_processes import ReplayProcesses
 from devhost.engine.runtime import DurableRuntime
-from devhost.http_frontend import HttpFrontEnd
-from devhost.keys import HostKeys
-from devhost.loader import FunctionIndex, load_app
-from devhost.settings import HostSettings, apply_values, load_settings
+from devhost.http.keys import HostKeys
+from devhost.http.server import HttpFrontEnd
 from devhost.taskhub.base import TaskHub
 
 log = logging.getLogger(__name__)

@@ -15,7 +15,7 @@ from collections.abc import Iterator, Mapping
 
 from azure.durable_functions.models.utils import http_utils
 
-from devhost.loader import import_state_kept
+from devhost.app.loader import import_state_kept
 
 
 @contextlib.contextmanager

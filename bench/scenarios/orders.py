@@ -36,9 +36,9 @@ from bench.emulator import EmulatorProcess, emulator_process
 from bench.figures import AZURITE, Figure
 from bench.scenarios.storage import rates_for
 from bench.storage_calls import QUEUE, TABLE, calls_of, counting
+from devhost.app.loader import import_state_kept
+from devhost.app.settings import HostSettings
 from devhost.host import LocalHost
-from devhost.loader import import_state_kept
-from devhost.settings import HostSettings
 from devhost.taskhub.base import InstanceRecord, TaskHub
 
 FUNCTION_KEY = "bench-function-key-0123456789"

@@ -1,7 +1,7 @@
 """Replay cost against history length: one episode through the host, and the SDK alone.
 
 Histories of the benchmark app's chain of about 100, 1000 and 5000 events, built with
-devhost.protocol; the episode's new event is the last activity's result. "Host" is the
+devhost.engine.protocol; the episode's new event is the last activity's result. "Host" is the
 engine's whole episode (``Episodes.run``: the context JSON, the SDK's ``handle``, reading
 its answer); "SDK alone" is ``handle`` on the ready context JSON. Growth figures compare
 the cost per event at the largest size with that at the smallest: 1.0 is linear.

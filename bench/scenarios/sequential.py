@@ -1,7 +1,7 @@
 """A chain of no-op activities in one orchestration: activities per second.
 
 Also the SDK's ceiling for the same chain: the SDK's own time to replay each of the
-chain's episodes (histories built with devhost.protocol), summed. An in-memory host can
+chain's episodes (histories built with devhost.engine.protocol), summed. An in-memory host can
 go no faster than that; the target is two thirds of it.
 """
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from devhost.protocol import ActionType, parse_iso
+from devhost.engine.protocol import ActionType, parse_iso
 
 
 class UnsupportedAction(Exception):

@@ -14,7 +14,7 @@ from typing import Any
 from azure.functions._durable_functions import df_dumps, df_loads
 
 from devhost.engine.history_view import EXECUTION_ID
-from devhost.protocol import task_completed, task_failed
+from devhost.engine.protocol import task_completed, task_failed
 from devhost.taskhub.base import ActivityTask, Message
 
 log = logging.getLogger(__name__)

@@ -22,8 +22,7 @@ from devhost.engine.history_view import (
     RETRY_POLICY,
     HistoryView,
 )
-from devhost.engine.sdk_call import OrchestratorAnswer, call_orchestrator
-from devhost.protocol import (
+from devhost.engine.protocol import (
     ActionType,
     EventType,
     as_played,
@@ -40,6 +39,7 @@ from devhost.protocol import (
     timer_fired,
     to_json_text,
 )
+from devhost.engine.sdk_call import OrchestratorAnswer, call_orchestrator
 from devhost.taskhub.base import (
     ActivityTask,
     InstanceRecord,

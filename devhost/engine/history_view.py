@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from devhost.engine.actions import RetryPolicy
-from devhost.protocol import SCHEDULING_EVENTS, EventType
+from devhost.engine.protocol import SCHEDULING_EVENTS, EventType
 
 # Keys the engine adds to the events it records (the SDK ignores unknown keys):
 MESSAGE_ID = "MessageId"  # the message an event came from, to drop re-deliveries

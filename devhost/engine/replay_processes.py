@@ -29,6 +29,7 @@ from types import MappingProxyType
 from typing import IO, cast
 
 import devhost
+from devhost.app.loader import OrchestratorFunction
 from devhost.engine.replay_worker import (
     LOAD_FAILED,
     OTHER_ERROR,
@@ -40,7 +41,6 @@ from devhost.engine.replay_worker import (
 )
 from devhost.engine.sdk_call import ReplayedError
 from devhost.errors import AppLoadError, ReplayWorkerDied, ReplayWorkerLost
-from devhost.loader import OrchestratorFunction
 
 log = logging.getLogger(__name__)
 

@@ -97,7 +97,7 @@ def serve(app_dir: Path) -> int:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     requests, answers = _private_streams()
     try:
-        from devhost.loader import load_app  # imported here: it imports the functions library
+        from devhost.app.loader import load_app  # imported here: it imports the functions library
 
         index = load_app(app_dir)
     except Exception as failed:  # noqa: BLE001 - reported to the host, which refuses to start

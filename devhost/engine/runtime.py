@@ -15,9 +15,16 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 from typing import Any
 
+from devhost.app.loader import OrchestratorFunction
 from devhost.clock import VirtualClock
 from devhost.engine.activities import run_activity
 from devhost.engine.executor import Episodes
+from devhost.engine.protocol import (
+    event_raised,
+    execution_started,
+    execution_terminated,
+    to_json_text,
+)
 from devhost.engine.sdk_call import ReplayedError
 from devhost.errors import (
     InstanceEnded,
@@ -28,8 +35,6 @@ from devhost.errors import (
     StorageUnavailable,
     UnknownOrchestrator,
 )
-from devhost.loader import OrchestratorFunction
-from devhost.protocol import event_raised, execution_started, execution_terminated, to_json_text
 from devhost.taskhub.base import (
     ActivityWorkItem,
     InstanceRecord,

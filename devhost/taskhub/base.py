@@ -78,7 +78,7 @@ class InstanceRecord:
 class Message:
     """Work for an orchestration instance: a history event to add, visible from a moment on.
 
-    ``event`` is a protocol history event (devhost.protocol) without its final EventId;
+    ``event`` is a protocol history event (devhost.engine.protocol) without its final EventId;
     timers are messages whose ``visible_at`` is the fire time.
     """
 

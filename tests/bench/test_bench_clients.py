@@ -14,8 +14,8 @@ from aiohttp import web
 from bench import durable
 from bench.durable import CommitWatch
 from devhost.clock import SystemClock
+from devhost.engine.protocol import execution_started
 from devhost.errors import StorageUnavailable
-from devhost.protocol import execution_started
 from devhost.taskhub.base import InstanceRecord, Message, RuntimeStatus
 from devhost.taskhub.memory import MemoryTaskHub
 

@@ -23,7 +23,7 @@ from bench.figures import AZURITE, MEMORY, NO_BACKEND, Figure, results_document,
 from bench.scenarios import SCENARIOS
 from bench.storage_calls import QUEUE, CallCounter, counting
 from bench.targets import apply_targets
-from devhost.azurite import dev_connection_string
+from devhost.taskhub.azure.connection import dev_connection_string
 
 TINY = Sizes(chain=3, fan_out=3, events=3, orders=(2,), replay=(20, 40), storage_ops=5,
              repeats=1)

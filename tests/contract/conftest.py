@@ -13,8 +13,8 @@ from collections.abc import AsyncIterator, Iterator
 import pytest
 from contract_support import Backend
 
-from devhost.azurite import AzuriteProcess
 from devhost.clock import SystemClock, VirtualClock
+from devhost.local.azurite import AzuriteProcess
 from devhost.taskhub.base import TaskHub
 
 

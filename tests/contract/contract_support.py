@@ -8,9 +8,9 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from devhost.azurite import AzuriteProcess
 from devhost.clock import Clock, VirtualClock
-from devhost.taskhub.azure_storage import AzureStorageTaskHub
+from devhost.local.azurite import AzuriteProcess
+from devhost.taskhub.azure.hub import AzureStorageTaskHub
 from devhost.taskhub.base import TaskHub
 from devhost.taskhub.memory import MemoryTaskHub
 

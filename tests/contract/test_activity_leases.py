@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from devhost.azurite import AzuriteProcess
+from devhost.app.loader import import_state_kept, load_app
 from devhost.engine.runtime import DurableRuntime
-from devhost.loader import import_state_kept, load_app
-from devhost.taskhub.azure_storage import AzureStorageTaskHub
+from devhost.local.azurite import AzuriteProcess
+from devhost.taskhub.azure.hub import AzureStorageTaskHub
 from devhost.taskhub.base import RuntimeStatus
 
 pytestmark = pytest.mark.azurite

@@ -14,13 +14,8 @@ import pytest
 from azure.data.tables.aio import TableClient
 from azure.storage.queue.aio import QueueClient
 
-from devhost.azurite import (
-    AzuriteError,
-    AzuriteProcess,
-    dev_connection_string,
-    free_port,
-    resolve_connection_string,
-)
+from devhost.local.azurite import AzuriteError, AzuriteProcess, free_port
+from devhost.taskhub.azure.connection import dev_connection_string, resolve_connection_string
 
 _FAIL_FAST = {"retry_total": 0, "connection_timeout": 2, "read_timeout": 5}
 
@@ -138,7 +133,7 @@ def test_azurite_ends_when_its_python_process_is_killed(tmp_path: Path) -> None:
     script.write_text(
         "import sys, time\n"
         f"sys.path.insert(0, {str(Path(__file__).resolve().parents[2])!r})\n"
-        "from devhost.azurite import AzuriteProcess\n"
+        "from devhost.local.azurite import AzuriteProcess\n"
         "azurite = AzuriteProcess().start()\n"
         "print(azurite.pid, azurite.table_port, flush=True)\n"
         "time.sleep(120)\n")

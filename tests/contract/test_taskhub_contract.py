@@ -15,10 +15,10 @@ from datetime import timedelta
 import pytest
 from contract_support import FAST_POLL, Backend
 
-from devhost import protocol
-from devhost.azurite import AzuriteProcess
+from devhost.engine import protocol
 from devhost.errors import InstanceExists, LockLost, StorageUnavailable
-from devhost.taskhub.azure_storage import AzureStorageTaskHub
+from devhost.local.azurite import AzuriteProcess
+from devhost.taskhub.azure.hub import AzureStorageTaskHub
 from devhost.taskhub.base import (
     ActivityTask,
     InstanceRecord,

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from e2e_support import HostProcess, HostStarter, host_environment, unique_hub
 
-from devhost.azurite import AzuriteProcess
+from devhost.local.azurite import AzuriteProcess
 from fcm_emulator import FcmEmulator
 
 

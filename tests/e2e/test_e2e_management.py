@@ -23,10 +23,10 @@ from azure.durable_functions import DurableOrchestrationClient, OrchestrationRun
 from e2e_support import APP_DIR, FUNCTION_KEY, host_environment
 from process_state import forget_sdk_session, process_state_kept
 
-from devhost.azurite import AzuriteProcess
+from devhost.app.settings import HostSettings
 from devhost.host import LocalHost
-from devhost.settings import HostSettings
-from devhost.taskhub.azure_storage import AzureStorageTaskHub
+from devhost.local.azurite import AzuriteProcess
+from devhost.taskhub.azure.hub import AzureStorageTaskHub
 from devhost.taskhub.base import InstanceRecord, TaskHub
 from fcm_emulator import FcmEmulator
 

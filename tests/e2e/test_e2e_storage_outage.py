@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from e2e_support import HostStarter, OrderApi, device_token, push_data, unique_order_id
 
-from devhost.azurite import AzuriteProcess
+from devhost.local.azurite import AzuriteProcess
 from fcm_emulator import FcmEmulator
 
 pytestmark = pytest.mark.e2e

@@ -17,7 +17,7 @@ from devhost.engine.runtime import DurableRuntime
 from devhost.taskhub.memory import MemoryTaskHub
 
 try:  # the worker-like loader, once it exists
-    from devhost.loader import load_app
+    from devhost.app.loader import load_app
 except ImportError:  # pragma: no cover - until the loader lands
     load_app = None
 
@@ -26,7 +26,7 @@ except ImportError:  # pragma: no cover - until the loader lands
 def samples() -> Any:
     """The sample app's function index: ``.orchestrators`` and ``.activities``.
 
-    Loaded through ``devhost.loader.load_app`` when it exists, else by the local indexer
+    Loaded through ``devhost.app.loader.load_app`` when it exists, else by the local indexer
     under a module name of its own (the order app owns ``function_app``).
     """
     if load_app is not None:

@@ -1,7 +1,7 @@
 """Helpers for the engine tests: app indexing, a hand-cranked engine, history checks.
 
 The local indexer reads ``app.get_functions()`` the way the worker does; once
-``devhost.loader.load_app`` exists the fixtures use it instead.
+``devhost.app.loader.load_app`` exists the fixtures use it instead.
 """
 
 from __future__ import annotations
@@ -19,10 +19,10 @@ from typing import Any
 
 import azure.functions as func
 
+from devhost.app.loader import import_state_kept
 from devhost.engine.activities import run_activity
 from devhost.engine.executor import Commit, Episodes
-from devhost.loader import import_state_kept
-from devhost.protocol import SCHEDULING_EVENTS, EventType
+from devhost.engine.protocol import SCHEDULING_EVENTS, EventType
 from devhost.taskhub.base import TaskHub
 
 __all__ = ["import_state_kept"]  # re-exported: the engine tests take it from here

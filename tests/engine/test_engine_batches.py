@@ -10,7 +10,7 @@ import pytest
 from engine_support import assert_durable_shape, episodes, kinds, of_kind
 
 from devhost.engine.history_view import ATTEMPT, RETRY_FOR, RETRY_OF
-from devhost.protocol import EventType
+from devhost.engine.protocol import EventType
 from devhost.taskhub.base import RuntimeStatus
 
 E = EventType

@@ -15,7 +15,7 @@ from engine_support import (
 )
 
 from devhost.engine.history_view import ATTEMPT, RETRY_FOR, RETRY_OF, RETRY_POLICY
-from devhost.protocol import EventType, iso, parse_iso
+from devhost.engine.protocol import EventType, iso, parse_iso
 from devhost.taskhub.base import RuntimeStatus
 
 E = EventType

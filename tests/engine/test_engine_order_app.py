@@ -9,9 +9,9 @@ import pytest
 from engine_support import assert_durable_shape, history_has, import_state_kept
 
 from constants import APPROVAL_EVENT, ORDER_ORCHESTRATOR
+from devhost.app.loader import load_app
+from devhost.engine.protocol import EventType
 from devhost.engine.runtime import DurableRuntime
-from devhost.loader import load_app
-from devhost.protocol import EventType
 from devhost.taskhub.base import RuntimeStatus
 from fcm_emulator import FcmEmulator
 

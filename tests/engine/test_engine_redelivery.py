@@ -10,8 +10,7 @@ import pytest
 from engine_support import assert_durable_shape, kinds, of_kind
 
 from devhost.engine.executor import Commit, Episodes
-from devhost.errors import LockLost
-from devhost.protocol import (
+from devhost.engine.protocol import (
     EventType,
     event_raised,
     execution_started,
@@ -20,6 +19,7 @@ from devhost.protocol import (
     task_failed,
     timer_fired,
 )
+from devhost.errors import LockLost
 from devhost.taskhub.base import Message, OrchestrationWorkItem, RuntimeStatus
 from devhost.taskhub.memory import MemoryTaskHub
 

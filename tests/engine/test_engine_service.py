@@ -7,9 +7,9 @@ import pytest
 from engine_support import assert_durable_shape, history_has, kinds, of_kind
 
 from devhost.clock import SystemClock
+from devhost.engine.protocol import EventType, execution_started
 from devhost.engine.runtime import DurableRuntime
 from devhost.errors import InstanceEnded, InstanceExists, InstanceNotFound, UnknownOrchestrator
-from devhost.protocol import EventType, execution_started
 from devhost.taskhub.base import InstanceRecord, Message, RuntimeStatus
 from devhost.taskhub.memory import MemoryTaskHub
 

@@ -19,9 +19,9 @@ from hardening_support import (
 )
 from process_state import forget_sdk_session, process_state_kept
 
+from devhost.app.settings import HostSettings
 from devhost.clock import VirtualClock
 from devhost.host import LocalHost
-from devhost.settings import HostSettings
 from devhost.taskhub.base import TaskHub
 from devhost.taskhub.memory import MemoryTaskHub
 from fcm_emulator import FcmEmulator

@@ -18,8 +18,8 @@ import aiohttp
 from hypothesis import HealthCheck, settings
 from yarl import URL
 
+from devhost.engine.protocol import EventType
 from devhost.host import LocalHost
-from devhost.protocol import EventType
 from devhost.taskhub.base import InstanceRecord, RuntimeStatus
 from fcm_emulator import FcmEmulator
 

@@ -21,8 +21,8 @@ from hardening_support import (
     stage_of,
 )
 
+from devhost.engine.protocol import EventType
 from devhost.host import LocalHost
-from devhost.protocol import EventType
 from devhost.taskhub.base import InstanceRecord
 from fcm_emulator import FcmEmulator
 

@@ -22,8 +22,8 @@ from hardening_support import (
     order_body,
 )
 
+from devhost.engine.protocol import EventType
 from devhost.host import LocalHost
-from devhost.protocol import EventType
 from devhost.taskhub.base import InstanceRecord
 from fcm_emulator import FcmEmulator
 from push import TransientPushError

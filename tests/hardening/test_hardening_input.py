@@ -29,8 +29,8 @@ from hardening_support import (
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
+from devhost.engine.protocol import EventType
 from devhost.host import LocalHost
-from devhost.protocol import EventType
 from fcm_emulator import FcmEmulator
 
 TOKEN = "device-token-hostile"

@@ -21,14 +21,14 @@ from hardening_support import (
 )
 from process_state import forget_sdk_session, process_state_kept
 
-from devhost import protocol
-from devhost.azurite import AzuriteError, AzuriteProcess
+from devhost.app.settings import HostSettings
 from devhost.clock import SystemClock
+from devhost.engine import protocol
 from devhost.host import LocalHost
-from devhost.settings import HostSettings
+from devhost.local.azurite import AzuriteError, AzuriteProcess
 from devhost.taskhub.base import InstanceRecord, Message, RuntimeStatus, TaskHub
 
-azure_storage = pytest.importorskip("devhost.taskhub.azure_storage")
+azure_storage = pytest.importorskip("devhost.taskhub.azure.hub")
 
 pytestmark = pytest.mark.e2e
 

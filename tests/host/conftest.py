@@ -11,10 +11,10 @@ import pytest
 from host_fakes import FakeDurableService
 from host_samples import SAMPLE_APP, AppWriter, FrontEndStarter
 
-from devhost.http_frontend import HttpFrontEnd
-from devhost.keys import HostKeys
-from devhost.loader import load_app
-from devhost.settings import load_settings
+from devhost.app.loader import load_app
+from devhost.app.settings import load_settings
+from devhost.http.keys import HostKeys
+from devhost.http.server import HttpFrontEnd
 
 
 @pytest.fixture(autouse=True)

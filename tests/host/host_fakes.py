@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from devhost import protocol
+from devhost.engine import protocol
 from devhost.errors import InstanceEnded, InstanceExists, InstanceNotFound, UnknownOrchestrator
 from devhost.taskhub.base import InstanceRecord, RuntimeStatus
 

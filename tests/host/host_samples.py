@@ -3,7 +3,7 @@
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
-from devhost.http_frontend import HttpFrontEnd
+from devhost.http.server import HttpFrontEnd
 
 AppWriter = Callable[..., Path]
 FrontEndStarter = Callable[..., Awaitable[HttpFrontEnd]]

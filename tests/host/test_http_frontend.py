@@ -11,10 +11,10 @@ import pytest
 from host_fakes import FakeDurableService
 from host_samples import SAMPLE_APP, AppWriter, FrontEndStarter
 
-from devhost.http_frontend import HttpFrontEnd
-from devhost.keys import HostKeys
-from devhost.loader import load_app
-from devhost.settings import load_settings
+from devhost.app.loader import load_app
+from devhost.app.settings import load_settings
+from devhost.http.keys import HostKeys
+from devhost.http.server import HttpFrontEnd
 
 ORDER_APP = Path(__file__).resolve().parents[2]
 
@@ -108,7 +108,7 @@ async def test_wrong_method_is_405(sample: HttpFrontEnd) -> None:
 async def test_function_exception_is_500_without_details(
         sample: HttpFrontEnd, caplog: pytest.LogCaptureFixture) -> None:
     """A raising function gives a bare 500; the traceback goes to the log only."""
-    with caplog.at_level(logging.ERROR, logger="devhost.http_frontend"):
+    with caplog.at_level(logging.ERROR, logger="devhost.http.server"):
         status, _, body = await call("GET", f"{sample.base_url}/api/boom")
     assert status == 500
     assert body["error"] == "function failed"

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from devhost.keys import HostKeys, KeyFileError, presented_key
-from devhost.settings import HostSettings
+from devhost.app.settings import HostSettings
+from devhost.http.keys import HostKeys, KeyFileError, presented_key
 
 
 def mode(path: Path) -> int:

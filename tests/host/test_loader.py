@@ -6,8 +6,8 @@ from pathlib import Path
 import pytest
 from host_samples import SAMPLE_APP, AppWriter
 
+from devhost.app.loader import ALL_METHODS, load_app
 from devhost.errors import AppLoadError
-from devhost.loader import ALL_METHODS, load_app
 
 ORDER_APP = Path(__file__).resolve().parents[2]
 

@@ -13,8 +13,8 @@ from host_fakes import T0, FakeDurableService
 from host_samples import SAMPLE_APP, AppWriter, FrontEndStarter
 
 from devhost.errors import StorageUnavailable
-from devhost.http_frontend import HttpFrontEnd
-from devhost.keys import HostKeys
+from devhost.http.keys import HostKeys
+from devhost.http.server import HttpFrontEnd
 from devhost.taskhub.base import RuntimeStatus
 
 Frame = tuple[HttpFrontEnd, DurableOrchestrationClient, FakeDurableService, HostKeys]

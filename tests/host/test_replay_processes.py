@@ -17,14 +17,9 @@ from pathlib import Path
 import pytest
 from host_samples import AppWriter
 
+from devhost.app.loader import load_app
 from devhost.clock import SystemClock
-from devhost.engine.replay_processes import ReplayProcesses
-from devhost.engine.replay_worker import OTHER_ERROR, SDK_RAISED, STATE, answer
-from devhost.engine.sdk_call import ReplayedError, call_orchestrator
-from devhost.errors import AppLoadError, ReplayWorkerLost
-from devhost.host import LocalHost
-from devhost.loader import load_app
-from devhost.protocol import (
+from devhost.engine.protocol import (
     as_played,
     execution_started,
     orchestration_context,
@@ -33,6 +28,11 @@ from devhost.protocol import (
     task_completed,
     task_scheduled,
 )
+from devhost.engine.replay_processes import ReplayProcesses
+from devhost.engine.replay_worker import OTHER_ERROR, SDK_RAISED, STATE, answer
+from devhost.engine.sdk_call import ReplayedError, call_orchestrator
+from devhost.errors import AppLoadError, ReplayWorkerLost
+from devhost.host import LocalHost
 from devhost.taskhub.base import RuntimeStatus
 from devhost.taskhub.memory import MemoryTaskHub
 

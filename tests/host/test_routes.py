@@ -2,7 +2,7 @@
 
 import pytest
 
-from devhost.routes import RouteTable, RouteTemplate, RouteTemplateError
+from devhost.http.routes import RouteTable, RouteTemplate, RouteTemplateError
 
 
 def match(template: str, path: str) -> dict[str, str] | None:

@@ -5,8 +5,8 @@ from pathlib import Path
 
 import pytest
 
+from devhost.app.settings import apply_values, load_settings
 from devhost.errors import AppLoadError
-from devhost.settings import apply_values, load_settings
 
 
 def write_json(folder: Path, name: str, document: object) -> None:

@@ -4,7 +4,7 @@ A test appends the events that arrive (an activity's result, a timer firing, an 
 event), lets the SDK answer the episode through :func:`replay`, and the history then records
 what a host records for that answer: a TaskScheduled or TimerCreated for every new action,
 the retry timers and re-scheduled attempts of activities called with retry, and the end of
-the execution. Every event comes from :mod:`devhost.protocol`, so these histories speak
+the execution. Every event comes from :mod:`devhost.engine.protocol`, so these histories speak
 exactly the engine's dialect.
 
 Task ids. The SDK numbers activities and timers in the order it meets them: first while it
@@ -28,8 +28,8 @@ from enum import Enum
 from typing import Any, TypeVar
 
 from constants import APPROVAL_EVENT, BACKEND_ACTION, ORDER_ORCHESTRATOR
-from devhost import protocol
-from devhost.protocol import ActionType, EventType
+from devhost.engine import protocol
+from devhost.engine.protocol import ActionType, EventType
 
 OUT_OF_PROC_MARK = "$OutOfProcData$:"
 """What separates the orchestrator's error from the state JSON when ``handle`` raises."""

@@ -5,7 +5,7 @@ import json
 import pytest
 from history import T0, OrderHistory, TaskKind
 
-from devhost.protocol import EventType
+from devhost.engine.protocol import EventType
 
 
 def test_older_episodes_are_played_and_the_new_one_is_not(run) -> None:

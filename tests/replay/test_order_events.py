@@ -6,7 +6,7 @@ import azure.durable_functions as df
 import pytest
 from history import History, OrderHistory, replay
 
-from devhost.protocol import ActionType
+from devhost.engine.protocol import ActionType
 
 DUPLICATE_WARNING = "ignore:Potential duplicate Task completion:UserWarning"
 

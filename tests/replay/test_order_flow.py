@@ -15,7 +15,7 @@ from history import (
 )
 
 from constants import APPROVAL_EVENT, BACKEND_ACTION
-from devhost.protocol import ActionType, parse_iso
+from devhost.engine.protocol import ActionType, parse_iso
 
 STAGES_TO_APPROVAL = ["received", "processing", "awaiting_approval"]
 

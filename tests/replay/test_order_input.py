@@ -6,7 +6,7 @@ import pytest
 from history import OUT_OF_PROC_MARK, History, OrderHistory, order_input
 
 from constants import ORDER_ORCHESTRATOR
-from devhost.protocol import EventType
+from devhost.engine.protocol import EventType
 
 BAD_INPUTS = {
     "missing-reg-id": json.dumps({k: v for k, v in order_input().items() if k != "regId"}),

@@ -6,7 +6,7 @@ from datetime import timedelta
 import pytest
 from history import OrderHistory, TaskKind, order_input
 
-from devhost.protocol import ActionType, EventType
+from devhost.engine.protocol import ActionType, EventType
 
 FAILURE_TEXT = "TransientPushError \n FCM answered 503"
 

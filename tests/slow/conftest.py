@@ -20,7 +20,7 @@ if str(E2E_DIR) not in sys.path:
 from e2e_support import HostProcess, HostStarter, host_environment, unique_hub  # noqa: E402
 from slow_support import FIGURES  # noqa: E402
 
-from devhost.azurite import AzuriteProcess  # noqa: E402
+from devhost.local.azurite import AzuriteProcess  # noqa: E402
 from fcm_emulator import FcmEmulator  # noqa: E402
 
 

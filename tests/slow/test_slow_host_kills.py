@@ -33,8 +33,8 @@ from slow_support import (
 )
 
 from constants import ORDER_ORCHESTRATOR
-from devhost.azurite import AzuriteProcess
-from devhost.taskhub.azure_storage import AzureStorageTaskHub
+from devhost.local.azurite import AzuriteProcess
+from devhost.taskhub.azure.hub import AzureStorageTaskHub
 from devhost.taskhub.base import InstanceRecord, RuntimeStatus
 from fcm_emulator import FcmEmulator
 from models.orchestration import OrderInput, PushRetryPolicy

@@ -33,8 +33,8 @@ from slow_support import (
     report,
 )
 
-from devhost.azurite import AzuriteProcess
-from devhost.keys import HostKeys
+from devhost.http.keys import HostKeys
+from devhost.local.azurite import AzuriteProcess
 from fcm_emulator import FcmEmulator
 
 pytestmark = [pytest.mark.slow, pytest.mark.e2e]

@@ -21,7 +21,7 @@ from slow_support import (
     report,
 )
 
-from devhost.azurite import AzuriteProcess
+from devhost.local.azurite import AzuriteProcess
 from fcm_emulator import FcmEmulator
 
 pytestmark = [pytest.mark.slow, pytest.mark.e2e]

@@ -2,7 +2,7 @@
 
 Its activity returns its input at once, so what the benchmarks time is the host: episodes
 through the SDK, the task hub, and the queues between them. Loaded by the benchmarks with
-``devhost.loader.load_app``, exactly as the host loads any app.
+``devhost.app.loader.load_app``, exactly as the host loads any app.
 """
 
 from collections.abc import Generator

@@ -26,7 +26,7 @@ from typing import Any
 import azure.functions as func
 
 from devhost.errors import AppLoadError
-from devhost.routes import RouteTemplate, RouteTemplateError
+from devhost.http.routes import RouteTemplate, RouteTemplateError
 
 __all__ = ["ALL_METHODS", "ActivityFunction", "FunctionIndex", "HttpFunction",
            "OrchestratorFunction", "load_app"]

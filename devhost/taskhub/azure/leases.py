@@ -16,8 +16,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from devhost.taskhub.azure_queues import Received
-from devhost.taskhub.azure_tables import StoredInstance
+from devhost.taskhub.azure.queues import Received
+from devhost.taskhub.azure.tables import StoredInstance
 from devhost.taskhub.base import ActivityTask, Message
 
 # How many instances the inbox remembers the age of (ended ones are forgotten at once).

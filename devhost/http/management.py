@@ -20,7 +20,7 @@ route                                      verb     answers
 ``instances/``                             DELETE   purge by filter (createdTimeFrom needed)
 =========================================  =======  ===========================================
 
-Key checks happen before a request gets here (see ``devhost.http_frontend``); this module
+Key checks happen before a request gets here (see ``devhost.http.server``); this module
 only translates HTTP into ``DurableService`` calls and its errors into status codes.
 """
 
@@ -36,7 +36,7 @@ from typing import Any
 
 from aiohttp import web
 
-from devhost.durable_binding import DurableUrls
+from devhost.engine.client import DurableService
 from devhost.errors import (
     InstanceEnded,
     InstanceExists,
@@ -44,8 +44,8 @@ from devhost.errors import (
     StorageUnavailable,
     UnknownOrchestrator,
 )
-from devhost.routes import RouteTable
-from devhost.service import DurableService
+from devhost.http.durable_binding import DurableUrls
+from devhost.http.routes import RouteTable
 from devhost.taskhub.base import InstanceRecord, RuntimeStatus
 
 __all__ = ["ManagementApi", "history_json", "status_json"]

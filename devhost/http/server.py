@@ -8,7 +8,7 @@ One aiohttp server answers three kinds of path:
   with no traceback (the log has it).
 * ``/runtime/webhooks/durabletask/...``: the management API, for callers holding the
   system or master key (``code=`` or ``x-functions-key``); never open anonymously.
-* the secret RPC base from the durable-client binding (see ``devhost.durable_binding``),
+* the secret RPC base from the durable-client binding (see ``devhost.http.durable_binding``),
   where the SDK client inside the host sends its calls without a key.
 """
 
@@ -23,20 +23,20 @@ from typing import Any
 from aiohttp import web
 from aiohttp.abc import AbstractAccessLogger, BaseRequest, StreamResponse
 
-from devhost.durable_binding import (
+from devhost.app.loader import FunctionIndex, HttpFunction
+from devhost.app.settings import HostSettings
+from devhost.engine.client import DurableService
+from devhost.http.adapters import error_response, to_func_request, to_web_response
+from devhost.http.durable_binding import (
     RPC_PREFIX,
     RPC_SUFFIX,
     WEBHOOK_PATH,
     DurableUrls,
     new_rpc_secret,
 )
-from devhost.http_requests import error_response, to_func_request, to_web_response
-from devhost.keys import HostKeys, presented_key
-from devhost.loader import FunctionIndex, HttpFunction
-from devhost.management import ManagementApi
-from devhost.routes import RouteTable
-from devhost.service import DurableService
-from devhost.settings import HostSettings
+from devhost.http.keys import HostKeys, presented_key
+from devhost.http.management import ManagementApi
+from devhost.http.routes import RouteTable
 
 __all__ = ["DEFAULT_MAX_BODY_BYTES", "HttpFrontEnd"]
 
@@ -214,7 +214,7 @@ class HttpFrontEnd:
         """The SDK client's calls: the path must carry this process's secret.
 
         The SDK never adds ``code=`` to its RPC calls, so this path is keyless like Azure's
-        loopback RPC listener; the secret (see ``devhost.durable_binding``) stands in for
+        loopback RPC listener; the secret (see ``devhost.http.durable_binding``) stands in for
         the loopback-only port. A wrong secret is a plain 404, revealing nothing.
         """
         expected = state.rpc_prefix

@@ -23,24 +23,10 @@ from types import TracebackType
 from typing import IO
 
 from devhost.errors import HostError
+from devhost.taskhub.azure.connection import LOOPBACK, dev_connection_string
 
-__all__ = [
-    "DEV_ACCOUNT_KEY",
-    "DEV_ACCOUNT_NAME",
-    "AzuriteError",
-    "AzuriteProcess",
-    "dev_connection_string",
-    "resolve_connection_string",
-]
+__all__ = ["AzuriteError", "AzuriteProcess", "free_port"]
 
-# The emulator's fixed, publicly documented development account; not a secret.
-DEV_ACCOUNT_NAME = "devstoreaccount1"
-# The well-known emulator key, the same on every machine.
-DEV_ACCOUNT_KEY = (
-    "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
-)
-DEFAULT_PORTS = (10000, 10001, 10002)
-LOOPBACK = "127.0.0.1"
 
 # Flags every run needs: quiet, tolerant of SDK headers, and of SDK API versions newer
 # than this Azurite knows (current queue/blob SDKs send such versions).
@@ -62,37 +48,6 @@ _EXIT_WITH_PARENT_JS = (
 
 class AzuriteError(HostError):
     """Azurite could not be started (missing, crashed, or its ports never opened)."""
-
-
-def dev_connection_string(blob_port: int, queue_port: int, table_port: int,
-                          host: str = LOOPBACK) -> str:
-    """The explicit development-account connection string for Azurite on these ports.
-
-    There is no trailing ``;``: the tables SDK rejects one.
-    """
-    def endpoint(port: int) -> str:
-        return f"http://{host}:{port}/{DEV_ACCOUNT_NAME}"
-
-    return ";".join([
-        "DefaultEndpointsProtocol=http",
-        f"AccountName={DEV_ACCOUNT_NAME}",
-        f"AccountKey={DEV_ACCOUNT_KEY}",
-        f"BlobEndpoint={endpoint(blob_port)}",
-        f"QueueEndpoint={endpoint(queue_port)}",
-        f"TableEndpoint={endpoint(table_port)}",
-    ])
-
-
-def resolve_connection_string(value: str) -> str:
-    """Turn ``UseDevelopmentStorage=true`` into the explicit default-port string.
-
-    The SDKs do not all understand the shorthand, so it is expanded here; any other
-    value is returned unchanged.
-    """
-    shorthand = value.strip().rstrip(";").replace(" ", "").lower()
-    if shorthand == "usedevelopmentstorage=true":
-        return dev_connection_string(*DEFAULT_PORTS)
-    return value
 
 
 def free_port(host: str = LOOPBACK) -> int:

@@ -41,25 +41,24 @@ from typing import Any
 from azure.data.tables.aio import TableClient
 from azure.storage.queue.aio import QueueClient
 
-from devhost.azurite import resolve_connection_string
 from devhost.clock import Clock, SystemClock
+from devhost.engine.protocol import EventType
 from devhost.errors import InstanceExists, LockLost, StorageUnavailable
-from devhost.protocol import EventType
-from devhost.taskhub.azure_activities import ActivityQueue
-from devhost.taskhub.azure_common import (
+from devhost.taskhub.azure.activities import ActivityQueue
+from devhost.taskhub.azure.common import (
     MAX_VISIBILITY_SECONDS,
     ClientOptions,
     StorageNames,
-    loopback_only,
 )
-from devhost.taskhub.azure_leases import (
+from devhost.taskhub.azure.connection import loopback_only, resolve_connection_string
+from devhost.taskhub.azure.leases import (
     BufferedMessage,
     HistoryCache,
     Inbox,
     OrchestrationLease,
     Poller,
 )
-from devhost.taskhub.azure_queues import (
+from devhost.taskhub.azure.queues import (
     PayloadTable,
     QueueChannel,
     Received,
@@ -67,7 +66,7 @@ from devhost.taskhub.azure_queues import (
     message_body,
     messages_from_body,
 )
-from devhost.taskhub.azure_tables import InstanceTable, StoredInstance
+from devhost.taskhub.azure.tables import InstanceTable, StoredInstance
 from devhost.taskhub.base import (
     ActivityTask,
     ActivityWorkItem,

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from devhost.keys import HostKeys
-from devhost.loader import FunctionIndex
+from devhost.app.loader import FunctionIndex
+from devhost.http.keys import HostKeys
 
 
 def banner(base_url: str, route_prefix: str, index: FunctionIndex, keys: HostKeys,

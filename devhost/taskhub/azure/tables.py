@@ -33,7 +33,7 @@ from azure.data.tables import UpdateMode
 from azure.data.tables.aio import TableClient
 
 from devhost.errors import LockLost, StorageUnavailable
-from devhost.taskhub.azure_common import (
+from devhost.taskhub.azure.common import (
     ASCII_PIECE_CHARS,
     MAX_TRANSACTION_CHARS,
     MAX_TRANSACTION_OPS,

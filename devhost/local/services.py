@@ -15,7 +15,8 @@ import socket
 import time
 from pathlib import Path
 
-from devhost.azurite import DEFAULT_PORTS, AzuriteProcess, free_port
+from devhost.local.azurite import AzuriteProcess, free_port
+from devhost.taskhub.azure.connection import DEFAULT_PORTS
 from fcm_emulator import FcmEmulator
 
 log = logging.getLogger(__name__)

@@ -12,9 +12,9 @@ import logging
 import math
 
 from devhost.errors import StorageUnavailable
-from devhost.taskhub.azure_common import MAX_VISIBILITY_SECONDS
-from devhost.taskhub.azure_leases import BufferedTask, Poller
-from devhost.taskhub.azure_queues import QueueChannel, task_body, task_from_body
+from devhost.taskhub.azure.common import MAX_VISIBILITY_SECONDS
+from devhost.taskhub.azure.leases import BufferedTask, Poller
+from devhost.taskhub.azure.queues import QueueChannel, task_body, task_from_body
 from devhost.taskhub.base import ActivityTask, ActivityWorkItem
 
 log = logging.getLogger(__name__)

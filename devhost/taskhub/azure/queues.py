@@ -21,8 +21,8 @@ from azure.data.tables import UpdateMode
 from azure.data.tables.aio import TableClient
 from azure.storage.queue.aio import QueueClient
 
-from devhost.protocol import iso, parse_iso
-from devhost.taskhub.azure_common import (
+from devhost.engine.protocol import iso, parse_iso
+from devhost.taskhub.azure.common import (
     ASCII_PIECE_CHARS,
     MAX_QUEUE_TEXT_CHARS,
     MAX_TRANSACTION_CHARS,

@@ -19,8 +19,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from devhost.app.settings import HostSettings
 from devhost.errors import HostError
-from devhost.settings import HostSettings
 
 __all__ = ["FUNCTION_KEY_SETTING", "KEY_HEADER", "KEY_QUERY", "HostKeys", "KeyFileError",
            "presented_key"]

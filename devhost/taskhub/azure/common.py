@@ -13,7 +13,6 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlsplit
 
 from azure.core.exceptions import HttpResponseError, ServiceRequestError, ServiceResponseError
 
@@ -179,14 +178,3 @@ class ClientOptions:
             "connection_timeout": self.connection_timeout,
             "read_timeout": self.read_timeout,
         }
-
-
-_LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1", "[::1]"})
-
-
-def loopback_only(connection_string: str) -> bool:
-    """Whether every endpoint of an explicit connection string is on this machine."""
-    parts = dict(part.split("=", 1) for part in connection_string.split(";") if "=" in part)
-    endpoints = [value for key, value in parts.items() if key.endswith("Endpoint")]
-    return bool(endpoints) and all(
-        (urlsplit(endpoint).hostname or "") in _LOOPBACK_HOSTS for endpoint in endpoints)
