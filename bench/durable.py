@@ -9,17 +9,23 @@ import statistics
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from bench.context import Run
 from bench.figures import AZURITE
 from bench.storage_calls import QUEUE, TABLE, calls_of, counting
 from devhost.app.loader import FunctionIndex, import_state_kept, load_app
 from devhost.cli import DEFAULT_REPLAY_PROCESSES
+from devhost.engine.client import has_ended
 from devhost.engine.replay_processes import ReplayProcesses
-from devhost.engine.runtime import DurableRuntime, has_ended
+from devhost.engine.runtime import DurableRuntime
 from devhost.errors import StorageUnavailable
-from devhost.taskhub.base import InstanceRecord, RuntimeStatus, TaskHub
+from devhost.taskhub.base import (
+    Commit,
+    InstanceRecord,
+    OrchestrationWorkItem,
+    RuntimeStatus,
+    TaskHub,
+)
 
 BENCH_APP_DIR = Path(__file__).resolve().parent / "apps" / "noop"
 ORDER_APP_DIR = Path(__file__).resolve().parents[1]
@@ -60,10 +66,10 @@ class CommitWatch:
         self.listeners: list[Callable[[InstanceRecord], None]] = []
         original = hub.complete_orchestration_work
 
-        async def observed(item: Any, new_history: Any, record: InstanceRecord | None,
-                           *args: Any, **kwargs: Any) -> None:
+        async def observed(item: OrchestrationWorkItem, commit: Commit) -> None:
+            record = commit.record
             try:
-                await original(item, new_history, record, *args, **kwargs)
+                await original(item, commit)
             except Exception:
                 if record is not None:
                     self._read_again_later(record.instance_id)
@@ -138,8 +144,7 @@ async def running(hub: TaskHub, index: FunctionIndex) -> AsyncIterator[Hosted]:
     replay = ReplayProcesses(index.app_dir, REPLAY_PROCESSES)
     await asyncio.to_thread(replay.start)
     try:
-        runtime = DurableRuntime(hub, replay.functions(index.orchestrators), index.activities,
-                                 episode_threads=replay.episode_threads)
+        runtime = DurableRuntime(hub, index.orchestrators, index.activities, replay=replay)
         await runtime.start()
         try:
             yield Hosted(runtime, watch)
@@ -151,7 +156,7 @@ async def running(hub: TaskHub, index: FunctionIndex) -> AsyncIterator[Hosted]:
 
 async def run_to_end(hosted: Hosted, name: str, count: int) -> str:
     """Start orchestrator ``name`` with ``{"count": count}`` and wait for it to complete."""
-    instance_id = await hosted.runtime.start_new(name, None, json.dumps({"count": count}))
+    instance_id = await hosted.runtime.client.start_new(name, None, json.dumps({"count": count}))
     record = await hosted.watch.until(instance_id)
     if record.runtime_status != RuntimeStatus.COMPLETED:
         raise RuntimeError(f"{name} ended {record.runtime_status.value}: {record.output}")

@@ -13,12 +13,12 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Any
 
 from bench.apps.noop.noop_names import CHAIN, NOOP
 from devhost.app.loader import FunctionIndex
 from devhost.engine.executor import Episodes
 from devhost.engine.protocol import (
+    HistoryEvent,
     as_played,
     execution_completed,
     execution_started,
@@ -43,8 +43,8 @@ def chain_input(count: int) -> str:
 class Episode:
     """One episode of a chain: the history before it and its new events."""
 
-    past: list[dict[str, Any]]
-    new: list[dict[str, Any]]
+    past: list[HistoryEvent]
+    new: list[HistoryEvent]
     input_text: str
 
     def context_json(self) -> str:
@@ -68,7 +68,7 @@ def chain_episodes(steps: int, count: int | None = None) -> list[Episode]:
     running after the last episode, as in the middle of a longer chain.
     """
     input_text = chain_input(steps if count is None else count)
-    history: list[dict[str, Any]] = []
+    history: list[HistoryEvent] = []
     episodes = []
     new = [orchestrator_started(AT), execution_started(CHAIN, INSTANCE_ID, input_text, AT)]
     for step in range(steps + 1):

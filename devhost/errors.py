@@ -21,6 +21,15 @@ class InstanceEnded(HostError):
     """The instance completed, failed or was terminated: it takes no more events."""
 
 
+class InstanceNotEnded(HostError):
+    """The instance is still live, so it cannot be purged; ``status`` says what it is."""
+
+    def __init__(self, instance_id: str, status: str) -> None:
+        super().__init__(instance_id, status)
+        self.instance_id = instance_id
+        self.status = status
+
+
 class UnknownOrchestrator(HostError):
     """No orchestrator function of that name is indexed."""
 
@@ -40,4 +49,4 @@ class ReplayWorkerLost(HostError):
 
 class ReplayWorkerDied(ReplayWorkerLost):
     """The worker process died while it replayed the episode; the work item runs again,
-    and an instance whose episodes keep ending their worker is failed (see runtime)."""
+    and an instance whose episodes keep ending their worker is failed (engine.workers)."""

@@ -74,22 +74,18 @@ class LocalHost:
         apply_values(self.settings)  # the app reads its settings from the environment
         self.index = load_app(self.app_dir)
         self.keys = HostKeys.for_settings(self.settings)
-        orchestrators = self.index.orchestrators
-        episode_threads = 1
-        if self._replay_processes > 0:
-            self.replay = ReplayProcesses(self.app_dir, self._replay_processes)
-            await asyncio.to_thread(self.replay.start)
-            orchestrators = self.replay.functions(orchestrators)
-            episode_threads = self.replay.episode_threads
         try:
+            if self._replay_processes > 0:
+                self.replay = ReplayProcesses(self.app_dir, self._replay_processes)
+                await asyncio.to_thread(self.replay.start)
             runtime = DurableRuntime(
-                self._task_hub(self.settings), orchestrators, self.index.activities,
+                self._task_hub(self.settings), self.index.orchestrators, self.index.activities,
+                replay=self.replay,
                 orchestration_workers=self._orchestration_workers,
-                activity_concurrency=self._activity_concurrency,
-                episode_threads=episode_threads)
+                activity_concurrency=self._activity_concurrency)
             await runtime.start()
             self.runtime = runtime
-            frontend = HttpFrontEnd(self.index, runtime, self.keys, self.settings,
+            frontend = HttpFrontEnd(self.index, runtime.client, self.keys, self.settings,
                                     self._host, self._port)
             await frontend.start()
             self.frontend = frontend

@@ -30,14 +30,14 @@ def _running(record: InstanceRecord) -> bool:
 
 async def _events(hosted: Hosted, size: int) -> float:
     runtime = hosted.runtime
-    instance_id = await runtime.start_new(EVENT_WAITER, None, json.dumps({"count": size}))
+    instance_id = await runtime.client.start_new(EVENT_WAITER, None, json.dumps({"count": size}))
     await hosted.watch.until(instance_id, _running)
     started = time.perf_counter()
     slots = asyncio.Semaphore(IN_FLIGHT)
 
     async def raise_one(number: int) -> None:
         async with slots:
-            await runtime.raise_event(instance_id, event_name(number), json.dumps(number))
+            await runtime.client.raise_event(instance_id, event_name(number), json.dumps(number))
 
     await asyncio.gather(*(raise_one(number) for number in range(size)))
     record = await hosted.watch.until(instance_id)

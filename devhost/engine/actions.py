@@ -8,11 +8,12 @@ in that walk is the n-th task the orchestration ever scheduled.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from devhost.engine.protocol import ActionType, parse_iso
+from devhost.engine.protocol import ActionType, RetryFields, parse_iso
 
 
 class UnsupportedAction(Exception):
@@ -26,13 +27,13 @@ class RetryPolicy:
     first_interval_ms: int
     max_attempts: int
 
-    def as_fields(self) -> dict[str, int]:
+    def as_fields(self) -> RetryFields:
         """The policy as recorded on the first attempt's history event."""
         return {"firstRetryIntervalInMilliseconds": self.first_interval_ms,
                 "maxNumberOfAttempts": self.max_attempts}
 
     @classmethod
-    def from_fields(cls, fields: dict[str, Any]) -> RetryPolicy:
+    def from_fields(cls, fields: Mapping[str, Any]) -> RetryPolicy:
         """Read the policy back from a history event or an action's ``retryOptions``."""
         return cls(int(fields["firstRetryIntervalInMilliseconds"]),
                    int(fields["maxNumberOfAttempts"]))

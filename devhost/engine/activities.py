@@ -13,8 +13,7 @@ from typing import Any
 
 from azure.functions._durable_functions import df_dumps, df_loads
 
-from devhost.engine.history_view import EXECUTION_ID
-from devhost.engine.protocol import task_completed, task_failed
+from devhost.engine.protocol import HistoryEvent, task_completed, task_failed
 from devhost.taskhub.base import ActivityTask, Message
 
 log = logging.getLogger(__name__)
@@ -60,8 +59,8 @@ async def run_activity(task: ActivityTask, activities: Mapping[str, Any], pool: 
     return _answer(task, event)
 
 
-def _answer(task: ActivityTask, event: dict[str, Any]) -> Message:
+def _answer(task: ActivityTask, event: HistoryEvent) -> Message:
     """The result message, addressed to the execution that scheduled the task."""
     if task.execution_id:
-        event = {**event, EXECUTION_ID: task.execution_id}
+        event["ExecutionId"] = task.execution_id
     return Message(task.instance_id, event)

@@ -1,56 +1,199 @@
-"""The durable operations the host offers its front ends (the management API, the CLI).
+"""The durable client: start, signal, inspect, end and forget orchestration instances.
 
-The engine implements this; the HTTP layer only translates requests into these calls and
-their errors (devhost.errors) into status codes.
+What the management API, the CLI and tests call, and the one place that decides whether an
+instance is live (``InstanceNotFound``, ``InstanceEnded``, ``InstanceNotEnded``): callers
+map those errors to answers instead of reading the record themselves first.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import logging
+import uuid
+from collections.abc import Callable, Collection
 from datetime import datetime
-from typing import Any, Protocol
 
-from devhost.taskhub.base import InstanceRecord, RuntimeStatus
+from devhost.engine.protocol import (
+    HistoryEvent,
+    event_raised,
+    execution_started,
+    execution_terminated,
+)
+from devhost.errors import (
+    InstanceEnded,
+    InstanceNotEnded,
+    InstanceNotFound,
+    StorageUnavailable,
+    UnknownOrchestrator,
+)
+from devhost.taskhub.base import (
+    InstanceQuery,
+    InstanceRecord,
+    Message,
+    RuntimeStatus,
+    TaskHub,
+)
+
+__all__ = ["ChangeSignal", "DurableClient", "has_ended"]
+
+log = logging.getLogger(__name__)
+
+# How often a waiter looks at the record again without being woken (changes made by
+# another process on the same task hub wake nobody here).
+WAIT_POLL_SECONDS = 0.5
 
 
-class DurableService(Protocol):
-    """Start, signal, inspect and end orchestration instances."""
+def has_ended(record: InstanceRecord) -> bool:
+    """The default condition of :meth:`DurableClient.wait_for`."""
+    return record.runtime_status.has_ended
+
+
+class ChangeSignal:
+    """Wakes everyone waiting on an instance whenever this process changed one."""
+
+    def __init__(self) -> None:
+        self._changed = asyncio.Condition()
+
+    async def notify(self) -> None:
+        """Some instance changed: waiters look again."""
+        async with self._changed:
+            self._changed.notify_all()
+
+    async def wait(self, timeout: float) -> None:
+        """Return at the next change, or after ``timeout`` seconds."""
+        async with self._changed:
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(self._changed.wait(), timeout)
+
+
+def start_message(record: InstanceRecord) -> Message:
+    """The ExecutionStarted message of a new instance.
+
+    Its message id is the execution id, so a start sent again (``requeue_unstarted``) is
+    the same message to the engine, which drops whichever copy comes second.
+    """
+    event = execution_started(record.name, record.instance_id, record.input, record.created_at)
+    return Message(record.instance_id, event, message_id=record.execution_id)
+
+
+class DurableClient:
+    """Start, raise events to, terminate, query, purge and wait for instances of one app."""
+
+    def __init__(self, hub: TaskHub, orchestrator_names: Collection[str],
+                 changes: ChangeSignal | None = None) -> None:
+        """Act on ``hub`` for an app whose orchestrators are ``orchestrator_names``."""
+        self.hub = hub
+        self._names = frozenset(orchestrator_names)
+        self.changes = changes or ChangeSignal()
 
     async def start_new(self, name: str, instance_id: str | None, input_text: str | None) -> str:
-        """Start orchestrator ``name``; return the instance id (a new one when None).
+        """Create an instance of orchestrator ``name`` and queue its first episode.
 
-        Raises ``UnknownOrchestrator`` or ``InstanceExists`` (a running instance has the id).
+        Returns the instance id (a new one when ``instance_id`` is None). Raises
+        ``UnknownOrchestrator``, or ``InstanceExists`` when a live instance has the id.
         """
-        ...
+        if name not in self._names:
+            raise UnknownOrchestrator(f"The function '{name}' doesn't exist, is disabled, or "
+                                      "is not an orchestrator function.")
+        instance_id = instance_id or uuid.uuid4().hex
+        now = self.hub.clock.now()
+        record = InstanceRecord(instance_id=instance_id, name=name,
+                                runtime_status=RuntimeStatus.PENDING, created_at=now,
+                                updated_at=now, input=input_text)
+        await self.hub.create_instance(record, start_message(record))
+        await self.changes.notify()
+        return instance_id
 
-    async def raise_event(self, instance_id: str, name: str, data_text: str | None) -> None:
-        """Deliver external event ``name`` with JSON text ``data_text``.
+    async def live_instance(self, instance_id: str) -> InstanceRecord:
+        """The record of an instance that takes events; ``InstanceNotFound`` or
+        ``InstanceEnded`` otherwise. A Pending instance is live: what it is sent waits."""
+        record = await self.hub.get_instance(instance_id)
+        if record is None:
+            raise InstanceNotFound(instance_id)
+        if record.runtime_status.has_ended:
+            raise InstanceEnded(instance_id)
+        return record
 
-        Raises ``InstanceNotFound`` or ``InstanceEnded``. An event for a Pending instance
-        is kept and delivered once it runs.
+    async def raise_event(self, instance_id: str, name: str, data_text: str | None,
+                          check_data: Callable[[], None] | None = None) -> None:
+        """Queue external event ``name`` with JSON text ``data_text`` for a live instance.
+
+        ``check_data`` runs once the instance is known to be live and may raise to refuse
+        the data: the management API checks the body only then, as Azure's does (a missing
+        instance answers 404 before a bad body answers 400).
         """
-        ...
+        await self.live_instance(instance_id)
+        if check_data is not None:
+            check_data()
+        await self.hub.send([Message(instance_id,
+                                     event_raised(name, data_text, self.hub.clock.now()))])
+
+    async def terminate(self, instance_id: str, reason: str | None) -> None:
+        """Queue the end of a live instance."""
+        await self.live_instance(instance_id)
+        await self.hub.send([Message(instance_id,
+                                     execution_terminated(reason, self.hub.clock.now()))])
 
     async def get_instance(self, instance_id: str) -> InstanceRecord | None:
         """The instance's record, or None."""
-        ...
+        return await self.hub.get_instance(instance_id)
 
-    async def get_history(self, instance_id: str) -> list[dict[str, Any]]:
+    async def get_history(self, instance_id: str) -> list[HistoryEvent]:
         """The instance's history events, oldest first."""
-        ...
+        return await self.hub.get_history(instance_id)
 
-    async def query(
+    async def query(self, query: InstanceQuery | None = None) -> list[InstanceRecord]:
+        """Instances matching ``query`` (all when None), oldest first."""
+        return await self.hub.query_instances(query or InstanceQuery())
+
+    async def purge(self, instance_id: str) -> None:
+        """Delete an ended instance's record and history.
+
+        Raises ``InstanceNotFound``, or ``InstanceNotEnded`` for one still live.
+        """
+        record = await self.hub.get_instance(instance_id)
+        if record is None:
+            raise InstanceNotFound(instance_id)
+        if not record.runtime_status.has_ended:
+            raise InstanceNotEnded(instance_id, record.runtime_status.value)
+        if not await self.hub.purge_instance(instance_id):
+            raise InstanceNotFound(instance_id)
+
+    async def requeue_unstarted(self, created_before: datetime | None = None) -> None:
+        """Send again the start message of every instance still Pending.
+
+        On Azure Storage a start writes the record before it sends the message, so a host
+        killed between the two leaves a Pending instance that nothing would ever run.
+        """
+        try:
+            pending = await self.hub.query_instances(InstanceQuery(
+                statuses=frozenset({RuntimeStatus.PENDING}), created_to=created_before))
+            if pending:
+                log.info("queueing the start of %d pending instances again", len(pending))
+                await self.hub.send([start_message(record) for record in pending])
+        except StorageUnavailable as error:
+            log.warning("pending instances not checked (%s); a start lost in a crash waits "
+                        "for the next sweep", error)
+
+    async def wait_for(
         self,
-        statuses: set[RuntimeStatus] | None = None,
-        created_from: datetime | None = None,
-        created_to: datetime | None = None,
-    ) -> list[InstanceRecord]:
-        """Instances matching every given filter."""
-        ...
+        instance_id: str,
+        condition: Callable[[InstanceRecord], bool] = has_ended,
+        timeout: float = 30.0,
+    ) -> InstanceRecord:
+        """Wait until the instance's record meets ``condition``; TimeoutError otherwise.
 
-    async def terminate(self, instance_id: str, reason: str | None) -> None:
-        """Terminate a running instance. Raises ``InstanceNotFound`` or ``InstanceEnded``."""
-        ...
-
-    async def purge(self, instance_id: str) -> bool:
-        """Delete an instance's record and history; False when there was none."""
-        ...
+        Woken by every change this process makes; it also looks again twice a second.
+        """
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while True:
+            record = await self.hub.get_instance(instance_id)
+            if record is not None and condition(record):
+                return record
+            remaining = deadline - loop.time()
+            if remaining <= 0:
+                status = record.runtime_status.value if record else "missing"
+                raise TimeoutError(f"instance {instance_id} still {status} after {timeout}s")
+            await self.changes.wait(min(remaining, WAIT_POLL_SECONDS))

@@ -8,23 +8,19 @@ from __future__ import annotations
 
 import json
 import logging
-from dataclasses import dataclass, field, replace
+from collections.abc import Mapping
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
+from devhost.app.loader import OrchestratorFunction
 from devhost.engine.actions import NO_CONTINUE, Schedulable, UnsupportedAction, flatten
-from devhost.engine.history_view import (
-    ATTEMPT,
-    EXECUTION_ID,
-    MESSAGE_ID,
-    RETRY_FOR,
-    RETRY_OF,
-    RETRY_POLICY,
-    HistoryView,
-)
+from devhost.engine.history_view import HistoryView
 from devhost.engine.protocol import (
     ActionType,
     EventType,
+    HistoryEvent,
+    ParentInstanceRef,
     as_played,
     execution_completed,
     execution_started,
@@ -42,6 +38,7 @@ from devhost.engine.protocol import (
 from devhost.engine.sdk_call import OrchestratorAnswer, call_orchestrator
 from devhost.taskhub.base import (
     ActivityTask,
+    Commit,
     InstanceRecord,
     Message,
     OrchestrationWorkItem,
@@ -52,24 +49,14 @@ from devhost.taskhub.base import (
 
 log = logging.getLogger(__name__)
 
-OrchestratorLookup = Any  # Mapping[str, OrchestratorFunction]; kept loose to avoid a cycle
-
-
-@dataclass
-class Commit:
-    """Everything one work item changes. ``record`` None means: only drop the messages."""
-
-    record: InstanceRecord | None
-    new_history: list[dict[str, Any]] = field(default_factory=list)
-    outbound: list[Message] = field(default_factory=list)
-    activities: list[ActivityTask] = field(default_factory=list)
-    replace_history: bool = False
+# The app's orchestrators by name, as the loader indexed them.
+Orchestrators = Mapping[str, OrchestratorFunction]
 
 
 class Episodes:
     """Runs the episodes of one work item and gathers their commit."""
 
-    def __init__(self, item: OrchestrationWorkItem, orchestrators: OrchestratorLookup,
+    def __init__(self, item: OrchestrationWorkItem, orchestrators: Orchestrators,
                  now: datetime) -> None:
         """Prepare to apply ``item``'s messages at time ``now``."""
         self.item = item
@@ -91,9 +78,9 @@ class Episodes:
                 return Commit(record=None)  # stray messages for an unknown instance
             self.commit.record = record
         if record.runtime_status.has_ended:
-            # Test-found fix: a parent starting a child under the id of an ended instance
-            # (a re-run parent's children) replaces it, as a client's start_new does;
-            # dropping the start left the parent waiting forever.
+            # A parent starting a child under the id of an ended instance (a re-run
+            # parent's children) replaces it, as a client's start_new does; every other
+            # message for an ended instance is dropped.
             restart = self._child_restart(messages)
             if restart is None:
                 return Commit(record=None)
@@ -112,8 +99,8 @@ class Episodes:
         terminate = next((e for e in fresh if e["EventType"] == EventType.EXECUTION_TERMINATED),
                          None)
         if terminate is not None:
-            # Test-found fix: a start arriving with its terminate is recorded too, so
-            # the history still opens with its ExecutionStarted.
+            # A start arriving with its terminate is recorded too: every history opens
+            # with its ExecutionStarted.
             starts = [e for e in fresh if e["EventType"] == EventType.EXECUTION_STARTED]
             self._terminate(terminate, starts)
             return self.commit
@@ -141,7 +128,7 @@ class Episodes:
             updated_at=self.now,
             input=start.get("Input"),
             parent=ParentRef(parent["InstanceId"], int(parent["TaskScheduledId"]),
-                             parent.get(EXECUTION_ID))
+                             parent.get("ExecutionId"))
             if parent else None,
         )
 
@@ -152,25 +139,27 @@ class Episodes:
                      and m.event.get("ParentInstance")
                      and m.message_id not in self.view.message_ids), None)
 
-    def _fresh_events(self, messages: list[Message]) -> list[dict[str, Any]]:
-        """The messages' events that are news, each tagged with its message id."""
-        fresh: list[dict[str, Any]] = []
+    def _fresh_events(self, messages: list[Message]) -> list[HistoryEvent]:
+        """The messages' events that are news, each tagged with its message id.
+
+        Each message counts once (a start queued again may arrive twice in one batch, on a
+        hub whose inbox does not key messages by id), each task's completion once, and an
+        answer addressed to another execution (a timer set before continue-as-new) never.
+        """
+        fresh: list[HistoryEvent] = []
         claimed: set[tuple[int, int]] = set()
         taken: set[str] = set()
         record = self.commit.record
         assert record is not None
         for message in messages:
-            event = {**message.event, MESSAGE_ID: message.message_id}
+            event: HistoryEvent = {**message.event, "MessageId": message.message_id}
             if not self.view.is_news(event, message.message_id):
                 continue
             if message.message_id in taken:
-                # Test-found fix: two copies of one message in one batch (a start queued
-                # again by DurableRuntime._requeue_unstarted, on a hub whose inbox does not
-                # key messages by id) would both be news to the history.
                 continue
             taken.add(message.message_id)
-            if event.get(EXECUTION_ID, record.execution_id) != record.execution_id:
-                continue  # test-found fix: a timer of an earlier execution
+            if event.get("ExecutionId", record.execution_id) != record.execution_id:
+                continue
             task_key = _completion_key(event)
             if task_key is not None:
                 if task_key in claimed:
@@ -181,7 +170,7 @@ class Episodes:
         fresh.sort(key=lambda e: e["EventType"] != EventType.EXECUTION_STARTED)
         return fresh
 
-    def _batches(self, fresh: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
+    def _batches(self, fresh: list[HistoryEvent]) -> list[list[HistoryEvent]]:
         """Split events into episodes so ids match the SDK's.
 
         The SDK hands out a task id while it replays a retry step, after the ids of tasks
@@ -197,12 +186,12 @@ class Episodes:
 
     # One episode ---------------------------------------------------------------------------
 
-    def _record(self, item: dict[str, Any]) -> None:
+    def _record(self, item: HistoryEvent) -> None:
         self.history.append(item)
         self.commit.new_history.append(item)
         self.view.add(item)
 
-    def _episode(self, batch: list[dict[str, Any]]) -> None:
+    def _episode(self, batch: list[HistoryEvent]) -> None:
         record = self.commit.record
         assert record is not None
         past = as_played(self.history)
@@ -238,9 +227,8 @@ class Episodes:
         record = replace(record, updated_at=self.now,
                          custom_status=to_json_text(custom) if custom is not None
                          else record.custom_status)
-        # Test-found fix: a new execution after continue-as-new runs as Running too;
-        # staying ContinuedAsNew also made run() stop after its first batch, dropping
-        # the events of the later batches.
+        # Every execution that ran an episode is Running, a new one after continue-as-new
+        # too (run() applies later batches only to a Running instance).
         if record.runtime_status in (RuntimeStatus.PENDING, RuntimeStatus.CONTINUED_AS_NEW):
             record = replace(record, runtime_status=RuntimeStatus.RUNNING)
         self.commit.record = record
@@ -250,8 +238,8 @@ class Episodes:
                                              f"{answer.error}")
         elif continue_input is not NO_CONTINUE:
             self._continue_as_new(continue_input)
-            # Test-found fix: the old execution's history is dropped whole; recording its
-            # OrchestratorCompleted here put it first in the new execution's history.
+            # The old execution's history is dropped whole, its OrchestratorCompleted too:
+            # the new execution's history opens with its own start.
             return
         elif answer.state.get("isDone"):
             self._finish(failed=False, output=answer.state.get("output"))
@@ -272,19 +260,23 @@ class Episodes:
     # New work ----------------------------------------------------------------------------
 
     def _schedule(self, action: Schedulable, **retry_fields: Any) -> int:
+        """Record ``action`` under the next task id and queue its work; return the id.
+
+        ``retry_fields`` mark a later attempt of a retried call (``RetryOf``, ``Attempt``).
+        """
         record = self.commit.record
         assert record is not None
         task_id = self.view.next_id
         if action.retry is not None and not retry_fields:
-            retry_fields = {RETRY_POLICY: action.retry.as_fields(), ATTEMPT: 1}
+            retry_fields = {"RetryPolicy": action.retry.as_fields(), "Attempt": 1}
         if action.kind == ActionType.CREATE_TIMER:
             assert action.fire_at is not None
             self._record(timer_created(task_id, action.fire_at, self.now))
             if not action.cancelled:
-                self.commit.outbound.append(Message(
-                    record.instance_id, {**timer_fired(task_id, action.fire_at, action.fire_at),
-                                         EXECUTION_ID: record.execution_id},
-                    visible_at=action.fire_at))
+                fired = timer_fired(task_id, action.fire_at, action.fire_at)
+                fired["ExecutionId"] = record.execution_id
+                self.commit.outbound.append(Message(record.instance_id, fired,
+                                                    visible_at=action.fire_at))
         elif action.is_activity:
             assert action.name is not None
             self._record(task_scheduled(task_id, action.name, action.input, self.now,
@@ -295,23 +287,24 @@ class Episodes:
         elif action.is_sub_orchestration:
             assert action.name is not None
             # A retried attempt runs as a new instance: the failed one keeps its history.
-            is_retry = int(retry_fields.get(ATTEMPT, 1)) > 1
+            is_retry = int(retry_fields.get("Attempt", 1)) > 1
             child = (action.instance_id if action.instance_id and not is_retry
                      else f"{record.instance_id}:{task_id}")
             self._record(sub_orchestration_created(task_id, action.name, child, action.input,
                                                    self.now, **retry_fields))
+            parent: ParentInstanceRef = {"InstanceId": record.instance_id,
+                                         "TaskScheduledId": task_id,
+                                         "ExecutionId": record.execution_id}
             self.commit.outbound.append(Message(child, execution_started(
-                action.name, child, action.input, self.now,
-                parent={"InstanceId": record.instance_id, "TaskScheduledId": task_id,
-                        EXECUTION_ID: record.execution_id})))
+                action.name, child, action.input, self.now, parent=parent)))
         return task_id
 
-    def _take_retry_step(self, step: dict[str, Any]) -> None:
+    def _take_retry_step(self, step: HistoryEvent) -> None:
         """Record what the SDK's retry wrapper does for a failed attempt or a fired timer."""
         if step["EventType"] == EventType.TIMER_FIRED:
             timer = self.view.scheduled[step["TimerId"]]
-            failed_id = int(timer[RETRY_FOR])
-            attempt = int(timer[ATTEMPT])
+            failed_id = int(timer["RetryFor"])
+            attempt = int(timer["Attempt"])
             root = self.view.retry_root(failed_id)
             assert root is not None
             if attempt >= self.view.retry_policy(root).max_attempts:
@@ -321,22 +314,22 @@ class Episodes:
                     if first["EventType"] == EventType.TASK_SCHEDULED
                     else ActionType.CALL_SUB_ORCHESTRATOR)
             again = Schedulable(kind, name=first["Name"], input=first.get("Input"))
-            self._schedule(again, **{RETRY_OF: root, ATTEMPT: attempt + 1})
+            self._schedule(again, RetryOf=root, Attempt=attempt + 1)
             return
         failed_id = int(step["TaskScheduledId"])
         root = self.view.retry_root(failed_id)
         assert root is not None
-        attempt = int(self.view.scheduled[failed_id].get(ATTEMPT, 1))
+        attempt = int(self.view.scheduled[failed_id].get("Attempt", 1))
         delay = timedelta(milliseconds=self.view.retry_policy(root).first_interval_ms)
         record = self.commit.record
         assert record is not None
         timer_id = self.view.next_id
         fire_at = self.now + delay
         self._record(timer_created(timer_id, fire_at, self.now,
-                                   **{RETRY_FOR: failed_id, ATTEMPT: attempt}))
-        self.commit.outbound.append(Message(
-            record.instance_id, {**timer_fired(timer_id, fire_at, fire_at),
-                                 EXECUTION_ID: record.execution_id}, visible_at=fire_at))
+                                   RetryFor=failed_id, Attempt=attempt))
+        fired = timer_fired(timer_id, fire_at, fire_at)
+        fired["ExecutionId"] = record.execution_id
+        self.commit.outbound.append(Message(record.instance_id, fired, visible_at=fire_at))
 
     # Endings -------------------------------------------------------------------------------
 
@@ -355,10 +348,10 @@ class Episodes:
                      sub_orchestration_completed(parent.task_id, output_text, self.now))
             self._tell_parent(parent, event)
 
-    def _tell_parent(self, parent: ParentRef, event: dict[str, Any]) -> None:
+    def _tell_parent(self, parent: ParentRef, event: HistoryEvent) -> None:
         """Send a child's outcome to the parent execution that started it."""
         if parent.execution_id:
-            event = {**event, EXECUTION_ID: parent.execution_id}
+            event = {**event, "ExecutionId": parent.execution_id}
         self.commit.outbound.append(Message(parent.instance_id, event))
 
     def _continue_as_new(self, input_text: str | None) -> None:
@@ -367,20 +360,22 @@ class Episodes:
         assert record is not None
         self.commit.replace_history = True
         self.commit.new_history = []
-        # Test-found fix: a fresh execution id, so the old execution's timers are stale.
+        # A fresh execution id: what the old execution still has in flight (timers,
+        # activities) is stale when it arrives.
         self.commit.record = replace(record, runtime_status=RuntimeStatus.CONTINUED_AS_NEW,
                                      input=input_text, output=None, updated_at=self.now,
                                      execution_id=new_message_id())
-        parent = ({"InstanceId": record.parent.instance_id,
-                   "TaskScheduledId": record.parent.task_id,
-                   EXECUTION_ID: record.parent.execution_id} if record.parent else None)
+        parent: ParentInstanceRef | None = (
+            {"InstanceId": record.parent.instance_id, "TaskScheduledId": record.parent.task_id,
+             "ExecutionId": record.parent.execution_id} if record.parent else None)
         self.commit.outbound.append(Message(record.instance_id, execution_started(
             record.name, record.instance_id, input_text, self.now, parent=parent)))
 
-    def _terminate(self, terminate: dict[str, Any], starts: list[dict[str, Any]]) -> None:
+    def _terminate(self, terminate: HistoryEvent, starts: list[HistoryEvent]) -> None:
         record = self.commit.record
         assert record is not None
-        reason = json.loads(terminate["Input"]) if terminate.get("Input") else None
+        reason_text = terminate.get("Input")
+        reason = json.loads(reason_text) if reason_text else None
         self._record(orchestrator_started(self.now))
         for start in starts:
             self._record(start)
@@ -393,7 +388,7 @@ class Episodes:
                 record.parent.task_id, f"terminated: {reason}", None, self.now))
 
 
-def _completion_key(event: dict[str, Any]) -> tuple[int, int] | None:
+def _completion_key(event: HistoryEvent) -> tuple[int, int] | None:
     kind = event["EventType"]
     if kind == EventType.TIMER_FIRED:
         return (kind, event["TimerId"])
@@ -402,7 +397,7 @@ def _completion_key(event: dict[str, Any]) -> tuple[int, int] | None:
     return None
 
 
-def _same_action(recorded: dict[str, Any], action: Schedulable) -> bool:
+def _same_action(recorded: HistoryEvent, action: Schedulable) -> bool:
     kind = recorded["EventType"]
     if kind == EventType.TIMER_CREATED:
         return action.kind == ActionType.CREATE_TIMER
@@ -413,7 +408,7 @@ def _same_action(recorded: dict[str, Any], action: Schedulable) -> bool:
     return False
 
 
-def _describe_recorded(recorded: dict[str, Any]) -> str:
+def _describe_recorded(recorded: HistoryEvent) -> str:
     kind = recorded["EventType"]
     if kind == EventType.TIMER_CREATED:
         return "a timer"

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from datetime import datetime, timezone
 from enum import IntEnum
-from typing import Any
+from typing import Any, Final, TypedDict, cast
 
 
 class EventType(IntEnum):
@@ -56,6 +56,73 @@ class ActionType(IntEnum):
     WHEN_ALL = 12
 
 
+class OrchestrationInstanceRef(TypedDict):
+    """``OrchestrationInstance`` of an ExecutionStarted event."""
+
+    InstanceId: str
+    ExecutionId: str
+
+
+class ParentInstanceRef(TypedDict, total=False):
+    """``ParentInstance`` of a sub-orchestration's ExecutionStarted: where to report back."""
+
+    InstanceId: str
+    TaskScheduledId: int
+    ExecutionId: str | None
+
+
+class RetryFields(TypedDict):
+    """The SDK's ``RetryOptions`` as the engine records them on a first attempt."""
+
+    firstRetryIntervalInMilliseconds: int
+    maxNumberOfAttempts: int
+
+
+class _EventBase(TypedDict):
+    """The four fields every history event carries."""
+
+    EventType: int
+    EventId: int
+    IsPlayed: bool
+    Timestamp: str
+
+
+class HistoryEvent(_EventBase, total=False):
+    """One history event as the SDK reads it; which optional fields appear depends on
+    ``EventType``. The last six keys are the engine's own bookkeeping (the SDK ignores
+    unknown keys)."""
+
+    Name: str
+    Version: str
+    Input: str | None
+    Result: str | None
+    Reason: str
+    Details: str | None
+    TaskScheduledId: int
+    TimerId: int
+    FireAt: str
+    InstanceId: str
+    OrchestrationInstance: OrchestrationInstanceRef
+    ParentInstance: ParentInstanceRef | None
+    MessageId: str
+    RetryPolicy: RetryFields
+    RetryOf: int
+    RetryFor: int
+    Attempt: int
+    ExecutionId: str | None
+
+
+# The engine's keys on the events it records:
+MESSAGE_ID: Final = "MessageId"  # the message an event came from, to drop re-deliveries
+RETRY_POLICY: Final = "RetryPolicy"  # on the first attempt of a retried call
+RETRY_OF: Final = "RetryOf"  # on a later attempt: the task id of the first attempt
+RETRY_FOR: Final = "RetryFor"  # on a retry timer: the task id of the attempt that failed
+ATTEMPT: Final = "Attempt"  # which attempt an event belongs to, from 1
+# On messages that answer an execution's work (timers, activity and child results): the
+# execution that asked, so a later execution reusing the task id never takes the answer.
+EXECUTION_ID: Final = "ExecutionId"
+
+
 # Events that take a task id (EventId) from the orchestration's sequence.
 SCHEDULING_EVENTS = frozenset({
     EventType.TASK_SCHEDULED, EventType.TIMER_CREATED, EventType.SUB_ORCHESTRATION_CREATED,
@@ -83,104 +150,105 @@ def to_json_text(value: Any) -> str | None:
     return None if value is None else json.dumps(value)
 
 
-def event(kind: EventType, at: datetime, event_id: int = -1, **fields: Any) -> dict:
-    """A history event with the four fields every event carries."""
-    return {"EventType": int(kind), "EventId": event_id, "IsPlayed": False,
-            "Timestamp": iso(at), **fields}
+def event(kind: EventType, at: datetime, event_id: int = -1, **fields: Any) -> HistoryEvent:
+    """A history event with the four fields every event carries and ``fields``."""
+    return cast(HistoryEvent, {"EventType": int(kind), "EventId": event_id, "IsPlayed": False,
+                               "Timestamp": iso(at), **fields})
 
 
-def orchestrator_started(at: datetime) -> dict:
+def orchestrator_started(at: datetime) -> HistoryEvent:
     """Opens an episode; its timestamp is the orchestration's clock for that episode."""
     return event(EventType.ORCHESTRATOR_STARTED, at)
 
 
-def orchestrator_completed(at: datetime) -> dict:
+def orchestrator_completed(at: datetime) -> HistoryEvent:
     """Closes an episode."""
     return event(EventType.ORCHESTRATOR_COMPLETED, at)
 
 
 def execution_started(name: str, instance_id: str, input_text: str | None, at: datetime,
-                      parent: dict | None = None) -> dict:
+                      parent: ParentInstanceRef | None = None) -> HistoryEvent:
     """The first event of an execution; ``Version`` must be present for the SDK."""
     return event(EventType.EXECUTION_STARTED, at, Name=name, Version="", Input=input_text,
                  OrchestrationInstance={"InstanceId": instance_id, "ExecutionId": ""},
                  ParentInstance=parent)
 
 
-def execution_terminated(reason: str | None, at: datetime) -> dict:
+def execution_terminated(reason: str | None, at: datetime) -> HistoryEvent:
     """The instance was terminated by an operator."""
     return event(EventType.EXECUTION_TERMINATED, at, Input=to_json_text(reason))
 
 
 def task_scheduled(task_id: int, name: str, input_text: str | None, at: datetime,
-                   **extra: Any) -> dict:
+                   **extra: Any) -> HistoryEvent:
     """An activity was scheduled under ``task_id``."""
     return event(EventType.TASK_SCHEDULED, at, task_id, Name=name, Input=input_text, **extra)
 
 
-def task_completed(task_id: int, result_text: str | None, at: datetime) -> dict:
+def task_completed(task_id: int, result_text: str | None, at: datetime) -> HistoryEvent:
     """The activity scheduled as ``task_id`` returned ``result_text`` (JSON text)."""
     return event(EventType.TASK_COMPLETED, at, TaskScheduledId=task_id, Result=result_text)
 
 
-def task_failed(task_id: int, reason: str, details: str | None, at: datetime) -> dict:
+def task_failed(task_id: int, reason: str, details: str | None, at: datetime) -> HistoryEvent:
     """The activity scheduled as ``task_id`` raised."""
     return event(EventType.TASK_FAILED, at, TaskScheduledId=task_id, Reason=reason,
                  Details=details)
 
 
-def timer_created(timer_id: int, fire_at: datetime, at: datetime, **extra: Any) -> dict:
+def timer_created(timer_id: int, fire_at: datetime, at: datetime, **extra: Any) -> HistoryEvent:
     """A durable timer was created under ``timer_id``."""
     return event(EventType.TIMER_CREATED, at, timer_id, FireAt=iso(fire_at), **extra)
 
 
-def timer_fired(timer_id: int, fire_at: datetime, at: datetime) -> dict:
+def timer_fired(timer_id: int, fire_at: datetime, at: datetime) -> HistoryEvent:
     """The timer ``timer_id`` fired."""
     return event(EventType.TIMER_FIRED, at, TimerId=timer_id, FireAt=iso(fire_at))
 
 
-def event_raised(name: str, input_text: str | None, at: datetime) -> dict:
+def event_raised(name: str, input_text: str | None, at: datetime) -> HistoryEvent:
     """An external event arrived."""
     return event(EventType.EVENT_RAISED, at, Name=name, Input=input_text)
 
 
 def sub_orchestration_created(task_id: int, name: str, instance_id: str,
-                              input_text: str | None, at: datetime, **extra: Any) -> dict:
+                              input_text: str | None, at: datetime, **extra: Any) -> HistoryEvent:
     """A sub-orchestration was started under ``task_id``."""
     return event(EventType.SUB_ORCHESTRATION_CREATED, at, task_id, Name=name,
                  InstanceId=instance_id, Input=input_text, **extra)
 
 
-def sub_orchestration_completed(task_id: int, result_text: str | None, at: datetime) -> dict:
+def sub_orchestration_completed(task_id: int, result_text: str | None,
+                                at: datetime) -> HistoryEvent:
     """The sub-orchestration started as ``task_id`` completed."""
     return event(EventType.SUB_ORCHESTRATION_COMPLETED, at, TaskScheduledId=task_id,
                  Result=result_text)
 
 
 def sub_orchestration_failed(task_id: int, reason: str, details: str | None,
-                             at: datetime) -> dict:
+                             at: datetime) -> HistoryEvent:
     """The sub-orchestration started as ``task_id`` failed."""
     return event(EventType.SUB_ORCHESTRATION_FAILED, at, TaskScheduledId=task_id,
                  Reason=reason, Details=details)
 
 
-def continue_as_new(input_text: str | None, at: datetime) -> dict:
+def continue_as_new(input_text: str | None, at: datetime) -> HistoryEvent:
     """The execution ended by continuing as new with ``input_text``."""
     return event(EventType.CONTINUE_AS_NEW, at, Input=input_text)
 
 
-def execution_completed(result_text: str | None, failed: bool, at: datetime) -> dict:
+def execution_completed(result_text: str | None, failed: bool, at: datetime) -> HistoryEvent:
     """The execution ended, successfully or not."""
     kind = EventType.EXECUTION_FAILED if failed else EventType.EXECUTION_COMPLETED
     return event(kind, at, Result=result_text)
 
 
-def as_played(events: list[dict]) -> list[dict]:
+def as_played(events: list[HistoryEvent]) -> list[HistoryEvent]:
     """Copies of ``events`` marked as replayed (older episodes)."""
     return [{**item, "IsPlayed": True} for item in events]
 
 
-def orchestration_context(instance_id: str, history: list[dict], input_text: str | None,
+def orchestration_context(instance_id: str, history: list[HistoryEvent], input_text: str | None,
                           parent_instance_id: str | None = None) -> str:
     """The JSON text an orchestrator's ``handle`` receives for one episode.
 

@@ -25,7 +25,7 @@ from aiohttp.abc import AbstractAccessLogger, BaseRequest, StreamResponse
 
 from devhost.app.loader import FunctionIndex, HttpFunction
 from devhost.app.settings import HostSettings
-from devhost.engine.client import DurableService
+from devhost.engine.client import DurableClient
 from devhost.http.adapters import error_response, to_func_request, to_web_response
 from devhost.http.durable_binding import (
     RPC_PREFIX,
@@ -101,11 +101,11 @@ async def _close_sdk_session(app: web.Application) -> None:
 class HttpFrontEnd:
     """Serves an indexed app's HTTP functions and the management API over HTTP."""
 
-    def __init__(self, index: FunctionIndex, service: DurableService, keys: HostKeys,
+    def __init__(self, index: FunctionIndex, client: DurableClient, keys: HostKeys,
                  settings: HostSettings, host: str = "127.0.0.1", port: int = 7071, *,
                  max_body_bytes: int = DEFAULT_MAX_BODY_BYTES) -> None:
         self._index = index
-        self._service = service
+        self._client = client
         self._keys = keys
         self._settings = settings
         self._host = host
@@ -166,7 +166,7 @@ class HttpFrontEnd:
             self._port = int(runner.addresses[0][1])
             self._urls = DurableUrls(self.base_url, self._settings.hub_name,
                                      self._keys.system_key, self._rpc_secret)
-            state.management = ManagementApi(self._service, self._urls)
+            state.management = ManagementApi(self._client, self._urls)
             state.rpc_prefix = f"{RPC_PREFIX}{self._rpc_secret}{RPC_SUFFIX}/"
             state.binding_json = self._urls.binding_json()
         except BaseException:

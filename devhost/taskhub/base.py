@@ -18,9 +18,9 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import Enum
-from typing import Any
 
 from devhost.clock import Clock
+from devhost.engine.protocol import HistoryEvent
 
 
 class RuntimeStatus(str, Enum):
@@ -83,7 +83,7 @@ class Message:
     """
 
     instance_id: str
-    event: dict[str, Any]
+    event: HistoryEvent
     visible_at: datetime | None = None
     message_id: str = field(default_factory=new_message_id)
 
@@ -104,21 +104,58 @@ class ActivityTask:
 
 @dataclass
 class OrchestrationWorkItem:
-    """A leased instance with the messages to apply, its record and its history so far."""
+    """A leased instance with the messages to apply, its record and its history so far.
+
+    ``lease`` belongs to the hub that handed the item out; only that hub reads it.
+    """
 
     instance_id: str
     messages: list[Message]
     record: InstanceRecord | None
-    history: list[dict[str, Any]]
-    lease: Any = None
+    history: list[HistoryEvent]
+    lease: object = None
+
+
+@dataclass
+class Commit:
+    """Everything one orchestration work item changes, saved by the hub as one step.
+
+    ``record`` None means: write nothing, only drop the item's messages (all stale, or for
+    an unknown or ended instance). ``replace_history`` (continue-as-new, a child started
+    again) swaps the whole history for ``new_history`` instead of appending it.
+    """
+
+    record: InstanceRecord | None
+    new_history: list[HistoryEvent] = field(default_factory=list)
+    outbound: list[Message] = field(default_factory=list)
+    activities: list[ActivityTask] = field(default_factory=list)
+    replace_history: bool = False
+
+
+@dataclass(frozen=True)
+class InstanceQuery:
+    """Which instances to list: every filter given must match (None matches all)."""
+
+    statuses: frozenset[RuntimeStatus] | None = None
+    created_from: datetime | None = None
+    created_to: datetime | None = None
+
+    def matches(self, record: InstanceRecord) -> bool:
+        """Whether ``record`` passes every filter."""
+        return ((self.statuses is None or record.runtime_status in self.statuses)
+                and (self.created_from is None or record.created_at >= self.created_from)
+                and (self.created_to is None or record.created_at <= self.created_to))
+
+
+ALL_INSTANCES = InstanceQuery()
 
 
 @dataclass
 class ActivityWorkItem:
-    """A leased activity task."""
+    """A leased activity task; ``lease`` belongs to the hub that handed it out."""
 
     task: ActivityTask
-    lease: Any = None
+    lease: object = None
     dequeue_count: int = 1
 
 
@@ -157,21 +194,11 @@ class TaskHub(abc.ABC):
         """
 
     @abc.abstractmethod
-    async def complete_orchestration_work(
-        self,
-        item: OrchestrationWorkItem,
-        new_history: list[dict[str, Any]],
-        record: InstanceRecord | None,
-        outbound: list[Message],
-        activities: list[ActivityTask],
-        replace_history: bool = False,
-    ) -> None:
-        """Commit an episode: send ``outbound`` and ``activities``, append ``new_history``
-        (or replace the whole history, for continue-as-new), save ``record``, then delete
-        the item's messages and release the lease.
-
-        With ``record`` None nothing is written: the item's messages are only deleted (the
-        engine found them all stale, or meant for an unknown or ended instance).
+    async def complete_orchestration_work(self, item: OrchestrationWorkItem,
+                                          commit: Commit) -> None:
+        """Save ``commit``: send its outbound messages and activities, append its history
+        (or replace the whole history), save its record, then delete the item's messages
+        and release the lease. A commit without a record only deletes the messages.
 
         Raises ``LockLost`` when the instance was changed by another writer since the fetch.
         Outbound work may already have been sent then (the Azure hub sends before it
@@ -212,17 +239,13 @@ class TaskHub(abc.ABC):
         """The instance's record, or None."""
 
     @abc.abstractmethod
-    async def get_history(self, instance_id: str) -> list[dict[str, Any]]:
+    async def get_history(self, instance_id: str) -> list[HistoryEvent]:
         """The instance's history in order (empty for an unknown instance)."""
 
     @abc.abstractmethod
-    async def query_instances(
-        self,
-        statuses: set[RuntimeStatus] | None = None,
-        created_from: datetime | None = None,
-        created_to: datetime | None = None,
-    ) -> list[InstanceRecord]:
-        """Records matching every given filter, oldest first."""
+    async def query_instances(self, query: InstanceQuery = ALL_INSTANCES
+                              ) -> list[InstanceRecord]:
+        """Records matching ``query``, oldest first."""
 
     @abc.abstractmethod
     async def purge_instance(self, instance_id: str) -> bool:

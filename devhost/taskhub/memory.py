@@ -16,14 +16,17 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from devhost.clock import Clock, SystemClock, VirtualClock
+from devhost.engine.protocol import HistoryEvent
 from devhost.errors import InstanceExists, LockLost
 from devhost.taskhub.base import (
+    ALL_INSTANCES,
     ActivityTask,
     ActivityWorkItem,
+    Commit,
+    InstanceQuery,
     InstanceRecord,
     Message,
     OrchestrationWorkItem,
-    RuntimeStatus,
     TaskHub,
 )
 
@@ -38,7 +41,7 @@ def _own_message(message: Message) -> Message:
     (it builds new event dicts), so copying the top level is enough isolation, and deep
     copies were a measurable share of an in-memory order flow.
     """
-    return replace(message, event=dict(message.event))
+    return replace(message, event=message.event.copy())
 
 
 @dataclass
@@ -70,7 +73,7 @@ class MemoryTaskHub(TaskHub):
         self.clock = clock or SystemClock()
         self._records: dict[str, InstanceRecord] = {}
         self._versions: dict[str, int] = {}
-        self._histories: dict[str, list[dict[str, Any]]] = {}
+        self._histories: dict[str, list[HistoryEvent]] = {}
         self._inboxes: dict[str, list[_Queued]] = {}
         self._leased: set[str] = set()
         self._activities: list[_Queued] = []
@@ -140,23 +143,14 @@ class MemoryTaskHub(TaskHub):
         record = self._records.get(instance_id)
         return replace(record) if record else None
 
-    async def get_history(self, instance_id: str) -> list[dict[str, Any]]:
+    async def get_history(self, instance_id: str) -> list[HistoryEvent]:
         """A copy of the instance's history."""
         return copy.deepcopy(self._histories.get(instance_id, []))
 
-    async def query_instances(
-        self,
-        statuses: set[RuntimeStatus] | None = None,
-        created_from: datetime | None = None,
-        created_to: datetime | None = None,
-    ) -> list[InstanceRecord]:
-        """Records matching the filters, oldest first."""
-        found = [
-            replace(r) for r in self._records.values()
-            if (statuses is None or r.runtime_status in statuses)
-            and (created_from is None or r.created_at >= created_from)
-            and (created_to is None or r.created_at <= created_to)
-        ]
+    async def query_instances(self, query: InstanceQuery = ALL_INSTANCES
+                              ) -> list[InstanceRecord]:
+        """Records matching ``query``, oldest first."""
+        found = [replace(r) for r in self._records.values() if query.matches(r)]
         return sorted(found, key=lambda r: r.created_at)
 
     async def purge_instance(self, instance_id: str) -> bool:
@@ -221,17 +215,11 @@ class MemoryTaskHub(TaskHub):
                          [m.message_id for m in messages]),
         )
 
-    async def complete_orchestration_work(
-        self,
-        item: OrchestrationWorkItem,
-        new_history: list[dict[str, Any]],
-        record: InstanceRecord | None,
-        outbound: list[Message],
-        activities: list[ActivityTask],
-        replace_history: bool = False,
-    ) -> None:
-        """Commit the episode if nobody else changed the instance since the fetch."""
-        lease: _Lease = item.lease
+    async def complete_orchestration_work(self, item: OrchestrationWorkItem,
+                                          commit: Commit) -> None:
+        """Save ``commit`` if nobody else changed the instance since the fetch."""
+        lease = _lease_of(item)
+        record = commit.record
         async with self._changed:
             self._leased.discard(lease.instance_id)
             if record is None:
@@ -241,12 +229,13 @@ class MemoryTaskHub(TaskHub):
             if self._versions.get(lease.instance_id, 0) != lease.version:
                 self._changed.notify_all()
                 raise LockLost(lease.instance_id)
-            for message in outbound:
+            for message in commit.outbound:
                 self._enqueue(message)
-            for task in activities:
+            for task in commit.activities:
                 self._activities.append(_Queued(next(self._order), None, replace(task)))
-            history = [] if replace_history else self._histories.get(lease.instance_id, [])
-            self._histories[lease.instance_id] = history + list(new_history)
+            history = ([] if commit.replace_history
+                       else self._histories.get(lease.instance_id, []))
+            self._histories[lease.instance_id] = history + list(commit.new_history)
             self._records[lease.instance_id] = replace(record)
             self._versions[lease.instance_id] = lease.version + 1
             self._drop_messages(lease)
@@ -262,7 +251,7 @@ class MemoryTaskHub(TaskHub):
     async def abandon_orchestration_work(self, item: OrchestrationWorkItem,
                                          retry_after_seconds: float = 0) -> None:
         """Release the lease; the messages become visible again after the delay."""
-        lease: _Lease = item.lease
+        lease = _lease_of(item)
         async with self._changed:
             self._leased.discard(lease.instance_id)
             if retry_after_seconds > 0:
@@ -291,7 +280,7 @@ class MemoryTaskHub(TaskHub):
     async def complete_activity_work(self, item: ActivityWorkItem, result: Message) -> None:
         """Deliver the result to the instance and forget the task."""
         async with self._changed:
-            self._leased_activities.pop(item.lease, None)
+            self._leased_activities.pop(str(item.lease), None)
             self._enqueue(result)
             self._changed.notify_all()
 
@@ -299,9 +288,15 @@ class MemoryTaskHub(TaskHub):
                                     retry_after_seconds: float = 0) -> None:
         """Put the task back in line, visible after the delay."""
         async with self._changed:
-            queued = self._leased_activities.pop(item.lease, None)
+            queued = self._leased_activities.pop(str(item.lease), None)
             if queued is not None:
                 if retry_after_seconds > 0:
                     queued.visible_at = self.clock.now() + timedelta(seconds=retry_after_seconds)
                 self._activities.append(queued)
             self._changed.notify_all()
+
+
+def _lease_of(item: OrchestrationWorkItem) -> _Lease:
+    """The lease this hub put on ``item`` when it handed it out."""
+    assert isinstance(item.lease, _Lease), "a work item of another task hub"
+    return item.lease

@@ -16,7 +16,7 @@ from bench.durable import CommitWatch
 from devhost.clock import SystemClock
 from devhost.engine.protocol import execution_started
 from devhost.errors import StorageUnavailable
-from devhost.taskhub.base import InstanceRecord, Message, RuntimeStatus
+from devhost.taskhub.base import Commit, InstanceRecord, Message, RuntimeStatus
 from devhost.taskhub.memory import MemoryTaskHub
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -47,7 +47,7 @@ async def test_a_commit_that_raised_after_it_was_applied_is_still_seen(
     done = InstanceRecord("o-1", "Order", RuntimeStatus.COMPLETED, record.created_at,
                           SystemClock().now())
     with pytest.raises(StorageUnavailable):
-        await hub.complete_orchestration_work(item, [], done, [], [])
+        await hub.complete_orchestration_work(item, Commit(done))
     for _ in range(100):
         if seen:
             break

@@ -40,8 +40,8 @@ async def test_activity_longer_than_its_lease_runs_once(azurite: AzuriteProcess)
     runtime = DurableRuntime(hub, index.orchestrators, activities)
     await runtime.start()
     try:
-        instance = await runtime.start_new("sleepy", None, json.dumps(NAP_SECONDS))
-        record = await runtime.wait_for(instance, timeout=30)
+        instance = await runtime.client.start_new("sleepy", None, json.dumps(NAP_SECONDS))
+        record = await runtime.client.wait_for(instance, timeout=30)
     finally:
         await runtime.stop()
     assert record.runtime_status == RuntimeStatus.COMPLETED

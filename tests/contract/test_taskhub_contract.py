@@ -21,15 +21,21 @@ from devhost.local.azurite import AzuriteProcess
 from devhost.taskhub.azure.hub import AzureStorageTaskHub
 from devhost.taskhub.base import (
     ActivityTask,
+    Commit,
     InstanceRecord,
     Message,
     OrchestrationWorkItem,
     RuntimeStatus,
     TaskHub,
 )
+from devhost.taskhub.base import (
+    InstanceQuery as Q,
+)
 
 WORK_WAIT = 5.0  # how long a fetch may wait for work that is there or due
 IDLE_WAIT = 0.3  # how long a fetch waits to show that nothing is handed out
+PENDING = frozenset({RuntimeStatus.PENDING})
+COMPLETED = frozenset({RuntimeStatus.COMPLETED})
 
 
 # Helpers -----------------------------------------------------------------------------------
@@ -102,7 +108,7 @@ async def run_to(hub: TaskHub, item: OrchestrationWorkItem, status: RuntimeStatu
     assert item.record is not None
     record = replace(item.record, runtime_status=status, **changes)  # type: ignore[arg-type]
     history = [m.event for m in item.messages]
-    await hub.complete_orchestration_work(item, history, record, [], [])
+    await hub.complete_orchestration_work(item, Commit(record, new_history=history))
     return record, history
 
 
@@ -126,7 +132,7 @@ async def test_round_trip_appends_history_in_order_and_saves_record(
 
     first = episode(backend, start.event)
     running = replace(record, runtime_status=RuntimeStatus.RUNNING, custom_status='"cooking"')
-    await hub.complete_orchestration_work(item, first, running, [], [])
+    await hub.complete_orchestration_work(item, Commit(running, new_history=first))
     assert await hub.get_instance(record.instance_id) == running
     assert await hub.get_history(record.instance_id) == first
 
@@ -137,7 +143,7 @@ async def test_round_trip_appends_history_in_order_and_saves_record(
     assert item.history == first
     second = episode(backend, event.event)
     done = replace(running, runtime_status=RuntimeStatus.COMPLETED, output='"served"')
-    await hub.complete_orchestration_work(item, second, done, [], [])
+    await hub.complete_orchestration_work(item, Commit(done, new_history=second))
     assert await hub.get_history(record.instance_id) == first + second
     assert await hub.get_instance(record.instance_id) == done
 
@@ -200,7 +206,7 @@ async def test_complete_without_record_only_deletes_messages(
     stale = raised(backend, record.instance_id)
     await hub.send([stale])
     item = await fetch(hub)
-    await hub.complete_orchestration_work(item, [{"ignored": True}], None, [], [])
+    await hub.complete_orchestration_work(item, Commit(None, new_history=[{"ignored": True}]))
     assert await hub.get_history(record.instance_id) == history
     assert (await hub.get_instance(record.instance_id)).runtime_status == RuntimeStatus.COMPLETED
     assert await hub.fetch_orchestration_work(IDLE_WAIT) is None
@@ -210,16 +216,16 @@ async def test_continue_as_new_replaces_history(hub: TaskHub, backend: Backend) 
     """replace_history drops the old history; later episodes append to the new one."""
     record, start = await create(hub, backend)
     item = await fetch(hub)
-    await hub.complete_orchestration_work(item, episode(backend, start.event),
-                                          replace(record, runtime_status=RuntimeStatus.RUNNING),
-                                          [], [])
+    await hub.complete_orchestration_work(item, Commit(
+        replace(record, runtime_status=RuntimeStatus.RUNNING), new_history=episode(backend,
+        start.event)))
     await hub.send([raised(backend, record.instance_id)])
     item = await fetch(hub)
     assert item.record is not None
     fresh = episode(backend, protocol.execution_started(record.name, record.instance_id,
                                                         '"next"', backend.now()))
-    await hub.complete_orchestration_work(item, fresh, item.record, [], [],
-                                          replace_history=True)
+    await hub.complete_orchestration_work(item, Commit(
+        item.record, new_history=fresh, replace_history=True))
     assert await hub.get_history(record.instance_id) == fresh
 
     event = raised(backend, record.instance_id, "again")
@@ -228,7 +234,7 @@ async def test_continue_as_new_replaces_history(hub: TaskHub, backend: Backend) 
     assert item.history == fresh
     more = episode(backend, event.event)
     assert item.record is not None
-    await hub.complete_orchestration_work(item, more, item.record, [], [])
+    await hub.complete_orchestration_work(item, Commit(item.record, new_history=more))
     assert await hub.get_history(record.instance_id) == fresh + more
 
 
@@ -240,7 +246,7 @@ async def test_fetch_without_waiting_still_hands_out_queued_work(
     assert item is not None and ids(item.messages) == [start.message_id]
     task = ActivityTask(record.instance_id, 1, "notify", None)
     assert item.record is not None
-    await hub.complete_orchestration_work(item, [], item.record, [], [task])
+    await hub.complete_orchestration_work(item, Commit(item.record, activities=[task]))
     assert await hub.fetch_orchestration_work(0) is None
     work = await hub.fetch_activity_work(0)
     assert work is not None and work.task == task
@@ -312,8 +318,8 @@ async def test_commit_loses_to_a_second_writer(hub: TaskHub, backend: Backend) -
     newer, start = await create(hub, backend, record.instance_id)
     losing = replace(record, runtime_status=RuntimeStatus.FAILED, output='"loser"')
     with pytest.raises(LockLost):
-        await hub.complete_orchestration_work(item, episode(backend, {"loser": True}),
-                                              losing, [], [])
+        await hub.complete_orchestration_work(item, Commit(
+            losing, new_history=episode(backend, {"loser": True})))
     assert await hub.get_history(record.instance_id) == []
     assert await hub.get_instance(record.instance_id) == newer
     # The lease is released and the new execution's start is handed out.
@@ -321,7 +327,7 @@ async def test_commit_loses_to_a_second_writer(hub: TaskHub, backend: Backend) -
     while start.message_id not in handed_out:
         next_item = await fetch(hub)
         handed_out += ids(next_item.messages)
-        await hub.complete_orchestration_work(next_item, [], None, [], [])
+        await hub.complete_orchestration_work(next_item, Commit(None))
     assert history  # the first execution did write something that is now gone
 
 
@@ -371,9 +377,9 @@ async def test_activity_round_trip(hub: TaskHub, backend: Backend) -> None:
     record, start = await create(hub, backend)
     item = await fetch(hub)
     task = ActivityTask(record.instance_id, 1, "charge_card", '{"amount": 12}')
-    await hub.complete_orchestration_work(
-        item, episode(backend, start.event), replace(record, runtime_status=RuntimeStatus.RUNNING),
-        [], [task])
+    await hub.complete_orchestration_work(item, Commit(
+        replace(record, runtime_status=RuntimeStatus.RUNNING), new_history=episode(backend,
+        start.event), activities=[task]))
     work = await hub.fetch_activity_work(WORK_WAIT)
     assert work is not None
     assert work.task == task
@@ -392,7 +398,7 @@ async def test_outbound_messages_reach_other_instances(hub: TaskHub, backend: Ba
     child_id = new_id("child")
     note = raised(backend, child_id, "hello")
     assert item.record is not None
-    await hub.complete_orchestration_work(item, [], item.record, [note], [])
+    await hub.complete_orchestration_work(item, Commit(item.record, outbound=[note]))
     child_item = await fetch(hub)
     assert child_item.instance_id == child_id
     assert ids(child_item.messages) == [note.message_id]
@@ -405,7 +411,7 @@ async def test_abandoned_activity_runs_again(hub: TaskHub, backend: Backend) -> 
     item = await fetch(hub)
     task = ActivityTask(record.instance_id, 1, "notify", None)
     assert item.record is not None
-    await hub.complete_orchestration_work(item, [], item.record, [], [task])
+    await hub.complete_orchestration_work(item, Commit(item.record, activities=[task]))
     work = await hub.fetch_activity_work(WORK_WAIT)
     assert work is not None
     await hub.abandon_activity_work(work)
@@ -435,17 +441,17 @@ async def test_query_by_status_and_created_time(hub: TaskHub, backend: Backend) 
         return [r.instance_id for r in records]
 
     assert names(await hub.query_instances()) == names([early, middle, late])
-    assert names(await hub.query_instances({RuntimeStatus.PENDING})) == names([early, late])
-    assert names(await hub.query_instances({RuntimeStatus.COMPLETED})) == names([middle])
-    both = {RuntimeStatus.PENDING, RuntimeStatus.COMPLETED}
-    assert names(await hub.query_instances(both)) == names([early, middle, late])
-    assert names(await hub.query_instances(set())) == []
-    assert names(await hub.query_instances(
-        created_from=base + timedelta(hours=2))) == names([middle, late])
-    assert names(await hub.query_instances(
-        created_to=base + timedelta(hours=2))) == names([early, middle])
-    assert names(await hub.query_instances(
-        {RuntimeStatus.PENDING}, base + timedelta(hours=2), base + timedelta(hours=3))
+    assert names(await hub.query_instances(Q(statuses=PENDING))) == names([early, late])
+    assert names(await hub.query_instances(Q(statuses=COMPLETED))) == names([middle])
+    both = PENDING | COMPLETED
+    assert names(await hub.query_instances(Q(statuses=both))) == names([early, middle, late])
+    assert names(await hub.query_instances(Q(statuses=frozenset()))) == []
+    assert names(await hub.query_instances(Q(
+        created_from=base + timedelta(hours=2)))) == names([middle, late])
+    assert names(await hub.query_instances(Q(
+        created_to=base + timedelta(hours=2)))) == names([early, middle])
+    assert names(await hub.query_instances(Q(
+        PENDING, base + timedelta(hours=2), base + timedelta(hours=3)))
     ) == names([late])
 
 
@@ -459,7 +465,7 @@ async def test_instance_ids_are_data_not_query_text(hub: TaskHub, backend: Backe
     assert ids(item.messages) == [start.message_id]
     _, history = await run_to(hub, item, RuntimeStatus.COMPLETED)
     assert await hub.get_history(tricky) == history
-    assert [r.instance_id for r in await hub.query_instances({RuntimeStatus.COMPLETED})] == [
+    assert [r.instance_id for r in await hub.query_instances(Q(statuses=COMPLETED))] == [
         tricky]
     assert await hub.get_instance(tricky + "x") is None
     assert other.instance_id != tricky
@@ -492,7 +498,7 @@ async def test_large_history_chunk_round_trips(hub: TaskHub, backend: Backend) -
         protocol.task_completed(n, _big_text(60_000), backend.now()) for n in range(5)]
     big = episode(backend, *events)
     assert item.record is not None
-    await hub.complete_orchestration_work(item, big, item.record, [], [])
+    await hub.complete_orchestration_work(item, Commit(item.record, new_history=big))
     assert await hub.get_history(record.instance_id) == big
     await hub.send([raised(backend, record.instance_id)])
     assert (await fetch(hub)).history == big
@@ -508,8 +514,8 @@ async def test_large_record_and_messages_round_trip(hub: TaskHub, backend: Backe
     assert item.messages[0].event == start.event
     assert item.record is not None and item.record.input == big_input
     task = ActivityTask(record.instance_id, 1, "render_receipt", big_input)
-    await hub.complete_orchestration_work(
-        item, [], replace(record, output=_big_text(70_000)), [], [task])
+    await hub.complete_orchestration_work(item, Commit(
+        replace(record, output=_big_text(70_000)), activities=[task]))
     assert (await hub.get_instance(record.instance_id)).output == _big_text(70_000)
     work = await hub.fetch_activity_work(WORK_WAIT)
     assert work is not None and work.task == task

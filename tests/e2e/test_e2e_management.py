@@ -90,14 +90,14 @@ def stage_of(record: InstanceRecord) -> str | None:
 async def wait_for_stage(host: LocalHost, instance_id: str, stage: str) -> InstanceRecord:
     """Wait (bounded) until the orchestration publishes ``stage``."""
     assert host.runtime is not None
-    return await host.runtime.wait_for(instance_id, lambda r: stage_of(r) == stage,
+    return await host.runtime.client.wait_for(instance_id, lambda r: stage_of(r) == stage,
                                        timeout=WAIT)
 
 
 async def wait_until_ended(host: LocalHost, instance_id: str) -> InstanceRecord:
     """Wait (bounded) until the instance completed, failed or was terminated."""
     assert host.runtime is not None
-    return await host.runtime.wait_for(instance_id, timeout=WAIT)
+    return await host.runtime.client.wait_for(instance_id, timeout=WAIT)
 
 
 async def start_waiting_order(host: LocalHost, client: DurableOrchestrationClient,
@@ -235,7 +235,7 @@ async def test_created_time_filters_are_exact(host: LocalHost,
     """createdTimeTo/From just before/after an instance's creation leave it out."""
     instance_id = await start_waiting_order(host, client, "exact")
     assert host.runtime is not None
-    record = await host.runtime.get_instance(instance_id)
+    record = await host.runtime.client.get_instance(instance_id)
     assert record is not None
     created = record.created_at
     try:

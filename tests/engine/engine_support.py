@@ -21,9 +21,9 @@ import azure.functions as func
 
 from devhost.app.loader import import_state_kept
 from devhost.engine.activities import run_activity
-from devhost.engine.executor import Commit, Episodes
+from devhost.engine.executor import Episodes
 from devhost.engine.protocol import SCHEDULING_EVENTS, EventType
-from devhost.taskhub.base import TaskHub
+from devhost.taskhub.base import Commit, TaskHub
 
 __all__ = ["import_state_kept"]  # re-exported: the engine tests take it from here
 
@@ -218,11 +218,9 @@ class Crank:
         if commit is None:
             await self.hub.abandon_orchestration_work(item)
         elif commit.record is None:
-            await self.hub.complete_orchestration_work(item, [], None, [], [])
+            await self.hub.complete_orchestration_work(item, Commit(None))
         else:
-            await self.hub.complete_orchestration_work(
-                item, commit.new_history, commit.record, commit.outbound, commit.activities,
-                replace_history=commit.replace_history)
+            await self.hub.complete_orchestration_work(item, commit)
         return commit
 
     async def run_activities(self, count: int) -> None:

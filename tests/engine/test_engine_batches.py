@@ -9,8 +9,7 @@ import json
 import pytest
 from engine_support import assert_durable_shape, episodes, kinds, of_kind
 
-from devhost.engine.history_view import ATTEMPT, RETRY_FOR, RETRY_OF
-from devhost.engine.protocol import EventType
+from devhost.engine.protocol import ATTEMPT, RETRY_FOR, RETRY_OF, EventType
 from devhost.taskhub.base import RuntimeStatus
 
 E = EventType
@@ -20,9 +19,9 @@ OS, OC = E.ORCHESTRATOR_STARTED, E.ORCHESTRATOR_COMPLETED
 async def start(idle_runtime, crank, name, unique, specs):
     """Start ``name`` and crank it to where its two retried activities are scheduled."""
     if name == "retry_fan_out":
-        return await idle_runtime.start_new(name, unique, json.dumps(specs)), 0
+        return await idle_runtime.client.start_new(name, unique, json.dumps(specs)), 0
     # The first execution runs one activity, then continues as new.
-    instance = await idle_runtime.start_new(
+    instance = await idle_runtime.client.start_new(
         name, unique, json.dumps({"generation": 0, "specs": specs}))
     await crank.episode()
     await crank.run_activities(1)
@@ -76,7 +75,7 @@ async def test_plain_result_and_retry_step_share_one_episode(idle_runtime, crank
     """One retry step with a plain result: one episode, the plain event first."""
     specs = [{"key": f"{unique}-0", "fail_times": 1, "attempts": 2, "interval_ms": 1000},
              {"key": f"{unique}-1", "fail_times": 0, "attempts": 2, "interval_ms": 1000}]
-    instance = await idle_runtime.start_new("retry_fan_out", unique, json.dumps(specs))
+    instance = await idle_runtime.client.start_new("retry_fan_out", unique, json.dumps(specs))
     await crank.episode()
     await crank.run_activities(2)
     commit = await crank.episode()

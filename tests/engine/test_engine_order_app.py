@@ -84,8 +84,8 @@ def pushes(fcm: FcmEmulator, order_id: str) -> list[tuple[str, str]]:
 
 async def run_to_approval(orders, order_id: str) -> None:
     """Place the order and wait until it asks for approval."""
-    await orders.start_new(ORDER_ORCHESTRATOR, order_id, order_input(order_id))
-    await orders.wait_for(order_id, awaiting_approval)
+    await orders.client.start_new(ORDER_ORCHESTRATOR, order_id, order_input(order_id))
+    await orders.client.wait_for(order_id, awaiting_approval)
 
 
 @pytest.mark.parametrize(("decision", "final", "outcome"), [
@@ -96,8 +96,8 @@ async def test_order_is_decided_by_staff(orders, fcm, decision, final, outcome):
     """Approve or decline: four pushes in seq order, the last one the final stage."""
     order_id = f"order-{outcome}-1"
     await run_to_approval(orders, order_id)
-    await orders.raise_event(order_id, APPROVAL_EVENT, as_sent_by_client(decision))
-    record = await orders.wait_for(order_id)
+    await orders.client.raise_event(order_id, APPROVAL_EVENT, as_sent_by_client(decision))
+    record = await orders.client.wait_for(order_id)
     assert record.runtime_status == RuntimeStatus.COMPLETED
     results = json.loads(record.output)
     assert [(r["seq"], r["stage"], r["push"]["outcome"]) for r in results] == [
@@ -108,7 +108,7 @@ async def test_order_is_decided_by_staff(orders, fcm, decision, final, outcome):
     status = json.loads(record.custom_status)
     assert (status["stage"], status["approval"]["outcome"]) == (final, outcome)
     assert status["approval"].get("note") == decision.get("note")
-    assert_durable_shape(await orders.get_history(order_id))
+    assert_durable_shape(await orders.client.get_history(order_id))
 
 
 async def test_order_expires_when_nobody_decides(orders, fcm):
@@ -117,29 +117,29 @@ async def test_order_expires_when_nobody_decides(orders, fcm):
     await run_to_approval(orders, order_id)
     await orders.advance(seconds=TIMEOUT_SECONDS - 1)
     await asyncio.sleep(0.15)
-    assert awaiting_approval(await orders.get_instance(order_id))
+    assert awaiting_approval(await orders.client.get_instance(order_id))
     await orders.advance(seconds=1)
-    record = await orders.wait_for(order_id)
+    record = await orders.client.wait_for(order_id)
     assert stage(record) == "expired"
     assert pushes(fcm, order_id)[-1] == ("4", "expired")
     assert [seq for seq, _ in pushes(fcm, order_id)] == ["1", "2", "3", "4"]
-    assert_durable_shape(await orders.get_history(order_id))
+    assert_durable_shape(await orders.client.get_history(order_id))
 
 
 async def test_transient_push_failure_is_retried_on_the_durable_clock(orders, fcm):
     """A 503 from FCM fails the activity; the retry policy's timer sends it again."""
     order_id = "order-retry-1"
     fcm.queue_fault(503)
-    await orders.start_new(ORDER_ORCHESTRATOR, order_id, order_input(order_id))
+    await orders.client.start_new(ORDER_ORCHESTRATOR, order_id, order_input(order_id))
     await history_has(orders.hub, order_id, EventType.TIMER_CREATED)
     assert pushes(fcm, order_id) == []
     await orders.advance(milliseconds=FIRST_RETRY_MS)
-    await orders.wait_for(order_id, awaiting_approval)
-    await orders.raise_event(order_id, APPROVAL_EVENT, as_sent_by_client({"approved": True}))
-    record = await orders.wait_for(order_id)
+    await orders.client.wait_for(order_id, awaiting_approval)
+    await orders.client.raise_event(order_id, APPROVAL_EVENT, as_sent_by_client({"approved": True}))
+    record = await orders.client.wait_for(order_id)
     assert stage(record) == "finished"
     assert [seq for seq, _ in pushes(fcm, order_id)] == ["1", "2", "3", "4"]
     assert [r["status"] for r in fcm.requests()][:2] == [503, 200]
-    history = await orders.get_history(order_id)
+    history = await orders.client.get_history(order_id)
     assert len([e for e in history if e["EventType"] == EventType.TASK_FAILED]) == 1
     assert_durable_shape(history)

@@ -9,7 +9,7 @@ import json
 import pytest
 from engine_support import assert_durable_shape, kinds, of_kind
 
-from devhost.engine.executor import Commit, Episodes
+from devhost.engine.executor import Episodes
 from devhost.engine.protocol import (
     EventType,
     event_raised,
@@ -20,7 +20,7 @@ from devhost.engine.protocol import (
     timer_fired,
 )
 from devhost.errors import LockLost
-from devhost.taskhub.base import Message, OrchestrationWorkItem, RuntimeStatus
+from devhost.taskhub.base import Commit, Message, OrchestrationWorkItem, RuntimeStatus
 from devhost.taskhub.memory import MemoryTaskHub
 
 E = EventType
@@ -61,7 +61,7 @@ def hub(clock):
 
 async def sequence_after_first_result(idle_runtime, crank):
     """A 'sequence' instance whose first result was applied and whose second task runs."""
-    instance = await idle_runtime.start_new("sequence", None, None)
+    instance = await idle_runtime.client.start_new("sequence", None, None)
     await crank.episode()
     await crank.run_activities(1)
     await crank.episode()
@@ -139,7 +139,7 @@ async def test_result_for_another_execution_is_dropped(idle_runtime, crank, hub,
 
 async def test_activity_tasks_are_addressed_to_their_execution(idle_runtime, crank, hub):
     """Scheduled activities carry the execution id their result must match."""
-    instance = await idle_runtime.start_new("sequence", None, None)
+    instance = await idle_runtime.client.start_new("sequence", None, None)
     await crank.episode()
     leased = await hub.fetch_activity_work(0)
     record = await hub.get_instance(instance)
@@ -176,7 +176,7 @@ async def test_duplicates_beside_a_genuine_result_are_ignored(idle_runtime, cran
 
 async def test_events_before_the_start_wait(idle_runtime, hub, samples):
     """An event for an instance whose ExecutionStarted has not arrived is left for later."""
-    instance = await idle_runtime.start_new("wait_event", None, None)
+    instance = await idle_runtime.client.start_new("wait_event", None, None)
     early = Message(instance, event_raised("go", '"early"', hub.clock.now()))
     assert run(await item_with(hub, instance, [early]), samples, hub) is None
 
@@ -190,8 +190,8 @@ async def test_messages_for_an_unknown_instance_are_dropped(hub, samples):
 
 async def test_messages_for_an_ended_instance_are_dropped(idle_runtime, crank, hub, samples):
     """Once completed, an instance takes no more events of any kind."""
-    instance = await idle_runtime.start_new("wait_event", None, None)
-    await idle_runtime.raise_event(instance, "go", '"now"')
+    instance = await idle_runtime.client.start_new("wait_event", None, None)
+    await idle_runtime.client.raise_event(instance, "go", '"now"')
     await crank.episode()
     assert (await hub.get_instance(instance)).runtime_status == RuntimeStatus.COMPLETED
     late = [Message(instance, event_raised("go", '"late"', hub.clock.now())),
@@ -202,7 +202,7 @@ async def test_messages_for_an_ended_instance_are_dropped(idle_runtime, crank, h
 async def test_lock_lost_leaves_nothing_and_the_messages_come_back(idle_runtime, crank, hub,
                                                                    samples):
     """A commit refused with LockLost writes nothing; the same messages are fetched again."""
-    instance = await idle_runtime.start_new("sequence", None, None)
+    instance = await idle_runtime.client.start_new("sequence", None, None)
     await crank.episode()
     await crank.run_activities(1)
     record, history = await hub.get_instance(instance), await hub.get_history(instance)
@@ -212,8 +212,7 @@ async def test_lock_lost_leaves_nothing_and_the_messages_come_back(idle_runtime,
     assert commit.activities  # the commit would schedule the next activity
     hub.bump(instance)
     with pytest.raises(LockLost):
-        await hub.complete_orchestration_work(item, commit.new_history, commit.record,
-                                              commit.outbound, commit.activities)
+        await hub.complete_orchestration_work(item, commit)
     assert await hub.get_history(instance) == history
     assert await hub.get_instance(instance) == record
     assert await hub.fetch_activity_work(0.01) is None
@@ -230,10 +229,10 @@ async def test_lock_lost_leaves_nothing_and_the_messages_come_back(idle_runtime,
 async def test_runtime_recovers_from_a_lost_lock(runtime, hub):
     """The runtime drops a commit that lost its lock; the instance still completes once."""
     hub.bump_on_fetch = "locked"
-    await runtime.start_new("sequence", "locked", None)
-    record = await runtime.wait_for("locked")
+    await runtime.client.start_new("sequence", "locked", None)
+    record = await runtime.client.wait_for("locked")
     assert hub.bumped == 1
     assert json.loads(record.output) == ["Hello Tokyo!", "Hello Seattle!", "Hello London!"]
-    history = await runtime.get_history("locked")
+    history = await runtime.client.get_history("locked")
     assert len(of_kind(history, E.TASK_COMPLETED)) == 3
     assert_durable_shape(history)

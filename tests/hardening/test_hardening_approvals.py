@@ -45,7 +45,7 @@ async def waiting_order(host: LocalHost, api: HttpApi, order_id: str) -> Instanc
     """Place an order and wait until it asks for approval."""
     placed = await api.place(order_body(order_id, TOKEN))
     assert placed.status == 202, placed.text
-    record: InstanceRecord = await runtime(host).wait_for(
+    record: InstanceRecord = await runtime(host).client.wait_for(
         order_id, at_stage("awaiting_approval"), WAIT_SECONDS)
     return record
 
@@ -66,7 +66,7 @@ def assert_refused(reply: Any, status: int) -> None:
 
 async def raised_events(host: LocalHost, order_id: str) -> list[dict[str, Any]]:
     """The order's EventRaised history events, in order."""
-    return events_of(await runtime(host).get_history(order_id), EventType.EVENT_RAISED)
+    return events_of(await runtime(host).client.get_history(order_id), EventType.EVENT_RAISED)
 
 
 async def test_too_early_approval_is_refused_and_never_applied(
@@ -77,13 +77,13 @@ async def test_too_early_approval_is_refused_and_never_applied(
     assert (await api.place(order_body(order_id, TOKEN))).status == 202
     assert_refused(await api.approve(order_id, {"approved": False, "note": "pending"}), 409)
     for stage in ("received", "processing"):
-        await runtime(host).wait_for(order_id, at_stage(stage), WAIT_SECONDS)
+        await runtime(host).client.wait_for(order_id, at_stage(stage), WAIT_SECONDS)
         assert_refused(await api.approve(order_id, {"approved": False, "note": stage}), 409)
-    await runtime(host).wait_for(order_id, at_stage("awaiting_approval"), WAIT_SECONDS)
+    await runtime(host).client.wait_for(order_id, at_stage("awaiting_approval"), WAIT_SECONDS)
     assert await raised_events(host, order_id) == []
 
     assert (await api.approve(order_id, {"approved": True, "note": "asked"})).status == 202
-    record = await runtime(host).wait_for(order_id, ended, WAIT_SECONDS)
+    record = await runtime(host).client.wait_for(order_id, ended, WAIT_SECONDS)
     assert assert_completed_once(record, fcm, TOKEN) == "finished"
     assert outcome_of(record) == "approved"
     assert [decision_of(e) for e in await raised_events(host, order_id)] == [
@@ -97,12 +97,12 @@ async def test_second_approval_is_refused_once_the_first_is_recorded(
     await waiting_order(host, api, order_id)
     fcm.queue_fault(200, delay_seconds=1.0)  # the final push is slow: the order stays open
     assert (await api.approve(order_id, {"approved": True})).status == 202
-    await runtime(host).wait_for(order_id, decided, WAIT_SECONDS)
+    await runtime(host).client.wait_for(order_id, decided, WAIT_SECONDS)
     for approved in (False, True):
         second = await api.approve(order_id, {"approved": approved})
         assert_refused(second, 409)
         assert second.body["details"] == [{"field": "approval", "message": "approved"}]
-    record = await runtime(host).wait_for(order_id, ended, WAIT_SECONDS)
+    record = await runtime(host).client.wait_for(order_id, ended, WAIT_SECONDS)
     assert assert_completed_once(record, fcm, TOKEN) == "finished"
     assert len(await raised_events(host, order_id)) == 1
 
@@ -124,7 +124,7 @@ async def test_concurrent_approvals_apply_exactly_the_first(
     for index, order_id in enumerate(order_ids):
         accepted = sum(1 for r in replies[index * 10:(index + 1) * 10] if r.status == 202)
         assert accepted >= 1
-        record = await runtime(host).wait_for(order_id, ended, WAIT_SECONDS)
+        record = await runtime(host).client.wait_for(order_id, ended, WAIT_SECONDS)
         final = assert_completed_once(record, fcm, TOKEN)
         raised = await raised_events(host, order_id)
         assert 1 <= len(raised) <= accepted
@@ -159,7 +159,7 @@ async def test_invalid_payload_through_management_api_cancels(
     raised = await api.management("POST", f"instances/{order_id}/raiseEvent/Approval",
                                   data=payload)
     assert raised.status == 202, raised.text
-    record = await runtime(host).wait_for(order_id, ended, WAIT_SECONDS)
+    record = await runtime(host).client.wait_for(order_id, ended, WAIT_SECONDS)
     assert assert_completed_once(record, fcm, TOKEN) == "cancelled"
     assert outcome_of(record) == "invalid"
 
@@ -172,7 +172,7 @@ async def test_approval_after_the_end_is_gone(
     assert (await api.approve(finished, {"approved": True})).status == 202
     await runtime(host).advance(seconds=TIMEOUT_SECONDS)  # only `expired` is still waiting
     for order_id, final in ((finished, "finished"), (expired, "expired")):
-        record = await runtime(host).wait_for(order_id, ended, WAIT_SECONDS)
+        record = await runtime(host).client.wait_for(order_id, ended, WAIT_SECONDS)
         assert assert_completed_once(record, fcm, TOKEN) == final
         assert_refused(await api.approve(order_id, {"approved": True}), 410)
         late = await api.management("POST", f"instances/{segment(order_id)}/raiseEvent/Approval",
@@ -210,9 +210,9 @@ async def test_approval_racing_the_timeout_ends_once(
     replies = await _race(host, api, order_ids, arrival)
     for order_id, reply in zip(order_ids, replies, strict=True):
         assert reply.status in (202, 409, 410), reply.text
-        record = await runtime(host).wait_for(order_id, ended, WAIT_SECONDS)
+        record = await runtime(host).client.wait_for(order_id, ended, WAIT_SECONDS)
         final = assert_completed_once(record, fcm, TOKEN)
-        history = await runtime(host).get_history(order_id)
+        history = await runtime(host).client.get_history(order_id)
         kinds = [event["EventType"] for event in history]
         approval_at = (kinds.index(EventType.EVENT_RAISED)
                        if EventType.EVENT_RAISED in kinds else len(kinds))

@@ -86,7 +86,7 @@ async def existing_order(host: LocalHost, api: HttpApi) -> InstanceRecord:
     """The order the status routes look at, waiting for approval."""
     assert (await api.place(order_body(EXISTING, TOKEN))).status == 202
     assert host.runtime is not None
-    record: InstanceRecord = await host.runtime.wait_for(
+    record: InstanceRecord = await host.runtime.client.wait_for(
         EXISTING, at_stage("awaiting_approval"), WAIT_SECONDS)
     return record
 
@@ -118,7 +118,7 @@ async def test_management_api_needs_the_system_or_master_key(host: LocalHost, ap
             assert all(api.key(k) not in reply.text for k in ("function", "master", "system"))
     assert actual == expected_table("system", authorised)
     assert host.runtime is not None
-    started = {r.instance_id for r in await host.runtime.query()} - {EXISTING}
+    started = {r.instance_id for r in await host.runtime.client.query()} - {EXISTING}
     assert started == ({f"auth-start-{n:04d}" for n, c in enumerate(CELLS)
                         if c.split(" ")[0] in PASSES["system"]} if route == "start" else set())
 
@@ -159,7 +159,7 @@ async def test_management_api_is_never_reachable_anonymously(host: LocalHost, ap
             # The host refused it: the management API (whose errors say "Message") never ran.
             assert isinstance(reply.body, dict) and "Message" not in reply.body, reply.text
     assert host.runtime is not None
-    record = await host.runtime.get_instance(EXISTING)
+    record = await host.runtime.client.get_instance(EXISTING)
     assert stage_of(record) == "awaiting_approval"
 
 
@@ -196,7 +196,7 @@ async def test_mobile_app_answers_carry_no_key_management_url_or_token(
     assert (await record("place", api.place(body))).status == 202
     polls = [record("status while running", api.status(order_id)) for _ in range(20)]
     await asyncio.gather(*polls)
-    await host.runtime.wait_for(order_id, at_stage("awaiting_approval"), WAIT_SECONDS)
+    await host.runtime.client.wait_for(order_id, at_stage("awaiting_approval"), WAIT_SECONDS)
     assert (await record("place again", api.place(body))).status == 200
     other = order_body(order_id, TOKEN + "x")
     assert (await record("place conflicting", api.place(other))).status == 409
@@ -209,7 +209,7 @@ async def test_mobile_app_answers_carry_no_key_management_url_or_token(
     assert (await record("status unknown", api.status(UNKNOWN))).status == 404
     approved = await record("approve (staff)", api.approve(order_id, {"approved": True}))
     assert approved.status == 202
-    await host.runtime.wait_for(order_id, ended, WAIT_SECONDS)
+    await host.runtime.client.wait_for(order_id, ended, WAIT_SECONDS)
     final = await record("status finished", api.status(order_id))
     assert final.body["stage"] == "finished"
     assert (await record("approve ended (staff)", api.approve(order_id, {"approved": True}))

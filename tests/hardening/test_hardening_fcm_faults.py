@@ -46,7 +46,7 @@ async def drive(host: LocalHost, order_id: str, condition: Any,
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
     while True:
-        record = await runtime(host).get_instance(order_id)
+        record = await runtime(host).client.get_instance(order_id)
         if record is not None and condition(record):
             return record
         if loop.time() > deadline:
@@ -71,7 +71,7 @@ def push_outcomes(record: InstanceRecord) -> list[tuple[str, str]]:
 
 async def activity_attempts(host: LocalHost, order_id: str) -> list[str]:
     """How each BackendAction attempt ended, in order: "failed" or "completed"."""
-    history = await runtime(host).get_history(order_id)
+    history = await runtime(host).client.get_history(order_id)
     outcomes = {event["TaskScheduledId"]: "failed" for event in
                 events_of(history, EventType.TASK_FAILED)}
     outcomes.update({event["TaskScheduledId"]: "completed" for event in
@@ -135,7 +135,7 @@ async def test_outage_bursts_are_retried_until_delivered(
     assert await activity_attempts(host, order_id) == [
         "failed", "failed", "completed", "completed", "completed",
         "failed", "failed", "completed"]
-    history = await runtime(host).get_history(order_id)
+    history = await runtime(host).client.get_history(order_id)
     assert len(events_of(history, EventType.TASK_FAILED)) == 4
     assert all("UNAVAILABLE" in event["Reason"]
                for event in events_of(history, EventType.TASK_FAILED))
@@ -180,6 +180,6 @@ async def test_slow_fcm_delays_an_order_but_never_stalls_it(
     assert await activity_attempts(host, order_id) == [
         "failed", "failed", "completed", "completed", "completed", "completed"]
     assert elapsed < 2 * (one_second_timeout + 1) + 3
-    history = await runtime(host).get_history(order_id)
+    history = await runtime(host).client.get_history(order_id)
     assert all("did not answer within 1 s" in event["Reason"]
                for event in events_of(history, EventType.TASK_FAILED))

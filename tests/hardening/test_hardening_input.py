@@ -201,9 +201,9 @@ def assert_app_error(reply: Reply, *statuses: int) -> None:
 async def nothing_started(host: LocalHost, fcm: FcmEmulator) -> AsyncIterator[None]:
     """The block starts no instance and sends no push (compared with before it ran)."""
     assert host.runtime is not None
-    instances, pushes = len(await host.runtime.query()), len(fcm.requests())
+    instances, pushes = len(await host.runtime.client.query()), len(fcm.requests())
     yield
-    assert len(await host.runtime.query()) == instances
+    assert len(await host.runtime.client.query()) == instances
     assert len(fcm.requests()) == pushes
 
 
@@ -217,11 +217,11 @@ async def waiting(host: LocalHost, api: HttpApi) -> AsyncIterator[str]:
     """An order waiting for approval; after the test it must still wait, untouched."""
     assert host.runtime is not None
     assert (await api.place(order_body(WAITING_ID, TOKEN))).status == 202
-    await host.runtime.wait_for(WAITING_ID, at_stage("awaiting_approval"), WAIT_SECONDS)
+    await host.runtime.client.wait_for(WAITING_ID, at_stage("awaiting_approval"), WAIT_SECONDS)
     yield WAITING_ID
-    record = await host.runtime.get_instance(WAITING_ID)
+    record = await host.runtime.client.get_instance(WAITING_ID)
     assert stage_of(record) == "awaiting_approval" and outcome_of(record) is None
-    history = await host.runtime.get_history(WAITING_ID)
+    history = await host.runtime.client.get_history(WAITING_ID)
     assert events_of(history, EventType.EVENT_RAISED) == []
 
 
@@ -332,7 +332,7 @@ async def test_place_order_takes_unicode_names_and_the_limit_exactly(
     reply = await api.place(raw=padded)
     assert reply.status == 202, reply.text
     assert host.runtime is not None
-    assert len(await host.runtime.query()) == 1
+    assert len(await host.runtime.client.query()) == 1
 
 
 # Status and approve ids ------------------------------------------------------------------------
@@ -442,7 +442,7 @@ async def test_management_api_refuses_hostile_ids(
     reply = await api.management(method, path, data=compact(APPROVAL), route=MANAGEMENT_ID)
     assert_management_refusal(reply, 400, 404)
     assert host.runtime is not None
-    assert [r.instance_id for r in await host.runtime.query()] == [waiting]
+    assert [r.instance_id for r in await host.runtime.client.query()] == [waiting]
 
 
 short_text = st.text(max_size=30)
@@ -476,7 +476,7 @@ async def test_management_query_refuses_hostile_parameters(
     assert reply.status in (200, 400, 404), (reply.status, reply.text[:300])
     assert reply.body is not None
     assert host.runtime is not None
-    assert [r.instance_id for r in await host.runtime.query()] == [waiting]
+    assert [r.instance_id for r in await host.runtime.client.query()] == [waiting]
 
 
 @pytest.mark.parametrize("body", [
@@ -498,4 +498,4 @@ async def test_management_refuses_hostile_event_and_start_bodies(
                                    data=body, route=MANAGEMENT_BODY)
     assert_management_refusal(started, 400)
     assert host.runtime is not None
-    assert [r.instance_id for r in await host.runtime.query()] == [waiting]
+    assert [r.instance_id for r in await host.runtime.client.query()] == [waiting]

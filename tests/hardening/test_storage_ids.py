@@ -26,7 +26,14 @@ from devhost.clock import SystemClock
 from devhost.engine import protocol
 from devhost.host import LocalHost
 from devhost.local.azurite import AzuriteError, AzuriteProcess
-from devhost.taskhub.base import InstanceRecord, Message, RuntimeStatus, TaskHub
+from devhost.taskhub.base import (
+    Commit,
+    InstanceQuery,
+    InstanceRecord,
+    Message,
+    RuntimeStatus,
+    TaskHub,
+)
 
 azure_storage = pytest.importorskip("devhost.taskhub.azure.hub")
 
@@ -87,7 +94,8 @@ async def victim(hub: TaskHub, instance_id: str, status: RuntimeStatus) -> Insta
             break
         await hub.abandon_orchestration_work(item)
     done = replace(item.record, runtime_status=status)
-    await hub.complete_orchestration_work(item, [m.event for m in item.messages], done, [], [])
+    await hub.complete_orchestration_work(item, Commit(
+        done, new_history=[m.event for m in item.messages]))
     return done
 
 
@@ -113,7 +121,8 @@ async def test_query_like_ids_never_widen_table_reads(azurite: AzuriteProcess) -
             assert await hub.get_history(record.instance_id) == histories[record.instance_id]
         assert {r.instance_id for r in await hub.query_instances()} == {"victim-0001",
                                                                        "victim-0002"}
-        assert [r.instance_id for r in await hub.query_instances({RuntimeStatus.RUNNING})] == [
+        assert [r.instance_id for r in await hub.query_instances(InstanceQuery(
+            statuses=frozenset({RuntimeStatus.RUNNING})))] == [
             "victim-0001"]
     finally:
         await hub.close()
@@ -138,9 +147,9 @@ async def test_management_api_keeps_query_like_ids_data_on_azure_storage(
         azure_host: LocalHost) -> None:
     """Protection: every management route answers 4xx for such ids and touches no other instance."""
     assert azure_host.runtime is not None
-    await azure_host.runtime.start_new("OrderOrchestrator", "victim-0001", "{}")
-    await azure_host.runtime.wait_for("victim-0001", timeout=20.0)  # fails: invalid input
-    before = await azure_host.runtime.get_history("victim-0001")
+    await azure_host.runtime.client.start_new("OrderOrchestrator", "victim-0001", "{}")
+    await azure_host.runtime.client.wait_for("victim-0001", timeout=20.0)  # fails: invalid input
+    before = await azure_host.runtime.client.get_history("victim-0001")
     async with aiohttp.ClientSession() as session:
         api = HttpApi(session, azure_host)
         for instance_id in QUERY_LIKE_IDS:
@@ -156,4 +165,4 @@ async def test_management_api_keeps_query_like_ids_data_on_azure_storage(
         listed = await api.request("GET", f"{WEBHOOK}/instances",
                                    query=f"code={segment(api.key('system'))}")
     assert [item["instanceId"] for item in listed.body] == ["victim-0001"]
-    assert await azure_host.runtime.get_history("victim-0001") == before
+    assert await azure_host.runtime.client.get_history("victim-0001") == before

@@ -8,8 +8,14 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from devhost.engine import protocol
-from devhost.errors import InstanceEnded, InstanceExists, InstanceNotFound, UnknownOrchestrator
-from devhost.taskhub.base import InstanceRecord, RuntimeStatus
+from devhost.errors import (
+    InstanceEnded,
+    InstanceExists,
+    InstanceNotEnded,
+    InstanceNotFound,
+    UnknownOrchestrator,
+)
+from devhost.taskhub.base import InstanceQuery, InstanceRecord, RuntimeStatus
 
 T0 = datetime(2024, 5, 1, 12, 0, 0, tzinfo=timezone.utc)
 
@@ -54,11 +60,14 @@ class FakeDurableService:
                                                                   input_text, now)]
         return instance_id
 
-    async def raise_event(self, instance_id: str, name: str, data_text: str | None) -> None:
+    async def raise_event(self, instance_id: str, name: str, data_text: str | None,
+                          check_data: Any = None) -> None:
         """Record the event."""
         record = self._existing(instance_id)
         if record.runtime_status.has_ended:
             raise InstanceEnded(instance_id)
+        if check_data is not None:
+            check_data()
         self.events.append(RaisedEvent(instance_id, name, data_text))
 
     async def get_instance(self, instance_id: str) -> InstanceRecord | None:
@@ -69,14 +78,10 @@ class FakeDurableService:
         """The history list."""
         return list(self.histories.get(instance_id, []))
 
-    async def query(self, statuses: set[RuntimeStatus] | None = None,
-                    created_from: datetime | None = None,
-                    created_to: datetime | None = None) -> list[InstanceRecord]:
+    async def query(self, query: InstanceQuery | None = None) -> list[InstanceRecord]:
         """Filter the records, oldest first."""
-        found = [r for r in self.records.values()
-                 if (statuses is None or r.runtime_status in statuses)
-                 and (created_from is None or r.created_at >= created_from)
-                 and (created_to is None or r.created_at <= created_to)]
+        query = query or InstanceQuery()
+        found = [r for r in self.records.values() if query.matches(r)]
         return sorted(found, key=lambda r: r.created_at)
 
     async def terminate(self, instance_id: str, reason: str | None) -> None:
@@ -88,10 +93,13 @@ class FakeDurableService:
         record.runtime_status = RuntimeStatus.TERMINATED
         record.output = protocol.to_json_text(reason)
 
-    async def purge(self, instance_id: str) -> bool:
-        """Forget the instance."""
+    async def purge(self, instance_id: str) -> None:
+        """Forget an ended instance."""
+        record = self._existing(instance_id)
+        if not record.runtime_status.has_ended:
+            raise InstanceNotEnded(instance_id, record.runtime_status.value)
         self.histories.pop(instance_id, None)
-        return self.records.pop(instance_id, None) is not None
+        self.records.pop(instance_id, None)
 
     def _existing(self, instance_id: str) -> InstanceRecord:
         """The record or InstanceNotFound."""

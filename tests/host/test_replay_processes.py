@@ -270,14 +270,14 @@ async def test_a_host_with_a_replay_worker_survives_the_worker_being_killed(
     """Mid-flow, the worker dies: the instance still completes, with one result."""
     runtime, replay = replaying_host.runtime, replaying_host.replay
     assert runtime is not None and replay is not None
-    instance = await runtime.start_new("greet", "kill-1", json.dumps("ada"))
-    await runtime.wait_for(instance, lambda r: r.custom_status is None
+    instance = await runtime.client.start_new("greet", "kill-1", json.dumps("ada"))
+    await runtime.client.wait_for(instance, lambda r: r.custom_status is None
                            and r.runtime_status == RuntimeStatus.RUNNING, timeout=10)
     [worker] = replay.pids()
     os.kill(worker, signal.SIGKILL)
     wait_gone([worker])
-    await runtime.raise_event(instance, "Go", json.dumps("now"))
-    record = await runtime.wait_for(instance, timeout=20)
+    await runtime.client.raise_event(instance, "Go", json.dumps("now"))
+    record = await runtime.client.wait_for(instance, timeout=20)
     assert record.runtime_status == RuntimeStatus.COMPLETED, record
     assert json.loads(record.output or "null") == "ADA:NOW"
     assert replay.pids() and replay.pids()[0] != worker
@@ -290,9 +290,10 @@ async def test_an_orchestrator_that_keeps_ending_its_worker_fails_with_the_reaso
     """Three dead workers in a row fail the instance, with why; the host goes on."""
     runtime = replaying_host.runtime
     assert runtime is not None
-    instance = await runtime.start_new("crashes", "crash-1", None)
-    record = await runtime.wait_for(instance, timeout=60)
+    instance = await runtime.client.start_new("crashes", "crash-1", None)
+    record = await runtime.client.wait_for(instance, timeout=60)
     assert record.runtime_status == RuntimeStatus.FAILED, record
     assert "ended the orchestrator worker process 3 times in a row" in (record.output or "")
-    other = await runtime.start_new("chatty", "chatty-1", None)
-    assert (await runtime.wait_for(other, timeout=30)).runtime_status == RuntimeStatus.COMPLETED
+    other = await runtime.client.start_new("chatty", "chatty-1", None)
+    assert (await runtime.client.wait_for(
+        other, timeout=30)).runtime_status == RuntimeStatus.COMPLETED

@@ -124,7 +124,7 @@ class ActivityQueue:
 
     async def renew(self, item: ActivityWorkItem) -> bool:
         """Extend a handed-out task's invisibility by a whole lease; False if it was lost."""
-        buffered: BufferedTask = item.lease
+        buffered = _buffered(item)
         renewed = await self._channel.renew(buffered.received, self._visibility)
         if renewed is None:
             return False
@@ -134,7 +134,7 @@ class ActivityQueue:
 
     async def delete(self, item: ActivityWorkItem) -> None:
         """Delete a finished task; a failure only means it will run once more."""
-        buffered: BufferedTask = item.lease
+        buffered = _buffered(item)
         try:
             await self._channel.delete(buffered.received)
         except StorageUnavailable as err:
@@ -142,10 +142,16 @@ class ActivityQueue:
 
     async def abandon(self, item: ActivityWorkItem, retry_after_seconds: float) -> None:
         """Hand the task out again at once, or make it visible after the delay."""
-        buffered: BufferedTask = item.lease
+        buffered = _buffered(item)
         if retry_after_seconds <= 0:
             self._tasks.insert(0, buffered)  # its receipt is still good
             self._poll.notify()
             return
         delay = min(MAX_VISIBILITY_SECONDS, math.ceil(retry_after_seconds))
         await self._channel.release(buffered.received, delay)
+
+
+def _buffered(item: ActivityWorkItem) -> BufferedTask:
+    """The buffered task this queue handed out as ``item``."""
+    assert isinstance(item.lease, BufferedTask), "a work item of another task hub"
+    return item.lease

@@ -36,13 +36,12 @@ import copy
 import logging
 import math
 from datetime import datetime
-from typing import Any
 
 from azure.data.tables.aio import TableClient
 from azure.storage.queue.aio import QueueClient
 
 from devhost.clock import Clock, SystemClock
-from devhost.engine.protocol import EventType
+from devhost.engine.protocol import EventType, HistoryEvent
 from devhost.errors import InstanceExists, LockLost, StorageUnavailable
 from devhost.taskhub.azure.activities import ActivityQueue
 from devhost.taskhub.azure.common import (
@@ -68,12 +67,13 @@ from devhost.taskhub.azure.queues import (
 )
 from devhost.taskhub.azure.tables import InstanceTable, StoredInstance
 from devhost.taskhub.base import (
-    ActivityTask,
+    ALL_INSTANCES,
     ActivityWorkItem,
+    Commit,
+    InstanceQuery,
     InstanceRecord,
     Message,
     OrchestrationWorkItem,
-    RuntimeStatus,
     TaskHub,
 )
 
@@ -300,19 +300,15 @@ class AzureStorageTaskHub(TaskHub):
         stored = await self._table.read_record(instance_id)
         return None if stored is None else stored.record
 
-    async def get_history(self, instance_id: str) -> list[dict[str, Any]]:
+    async def get_history(self, instance_id: str) -> list[HistoryEvent]:
         """The instance's history (empty for an unknown instance)."""
         _stored, history = await self._table.read(instance_id)
         return history
 
-    async def query_instances(
-        self,
-        statuses: set[RuntimeStatus] | None = None,
-        created_from: datetime | None = None,
-        created_to: datetime | None = None,
-    ) -> list[InstanceRecord]:
-        """Records matching every given filter, oldest first."""
-        return await self._table.query(statuses, created_from, created_to)
+    async def query_instances(self, query: InstanceQuery = ALL_INSTANCES
+                              ) -> list[InstanceRecord]:
+        """Records matching ``query``, oldest first."""
+        return await self._table.query(query)
 
     async def purge_instance(self, instance_id: str) -> bool:
         """Delete the record and every history row; False when there was no record."""
@@ -406,24 +402,19 @@ class AzureStorageTaskHub(TaskHub):
         self._inbox.leased.discard(instance_id)
         self._control_poll.notify()
 
-    async def complete_orchestration_work(
-        self,
-        item: OrchestrationWorkItem,
-        new_history: list[dict[str, Any]],
-        record: InstanceRecord | None,
-        outbound: list[Message],
-        activities: list[ActivityTask],
-        replace_history: bool = False,
-    ) -> None:
+    async def complete_orchestration_work(self, item: OrchestrationWorkItem,
+                                          commit: Commit) -> None:
         """Send outbound work, commit history and record (ETag-checked), release the lease,
         delete the consumed messages.
 
         Outbound messages go first so a crash after the commit cannot lose them; if the
         commit then fails they are duplicates the engine drops. On any failure the
-        consumed messages go back to the buffer for the next fetch. With ``record`` None
-        nothing is written: the messages are only deleted.
+        consumed messages go back to the buffer for the next fetch. A commit without a
+        record writes nothing: the messages are only deleted.
         """
-        lease: OrchestrationLease = item.lease
+        lease = _lease_of(item)
+        record, new_history, replace_history = (commit.record, commit.new_history,
+                                                commit.replace_history)
         if lease.released:
             raise LockLost(lease.instance_id)
         lease.released = True
@@ -433,8 +424,8 @@ class AzureStorageTaskHub(TaskHub):
             return
         try:
             plan = self._table.plan_commit(lease.stored, record, new_history, replace_history)
-            await asyncio.gather(self._send_messages(outbound, keep=True),
-                                 self._activities.send(activities))
+            await asyncio.gather(self._send_messages(commit.outbound, keep=True),
+                                 self._activities.send(commit.activities))
             stored = await self._table.submit(plan)
         except BaseException:
             # Lost, failed, or unknown outcome (a timeout): read the instance afresh next time.
@@ -468,7 +459,7 @@ class AzureStorageTaskHub(TaskHub):
     async def abandon_orchestration_work(self, item: OrchestrationWorkItem,
                                          retry_after_seconds: float = 0) -> None:
         """Release the lease; its messages come back after ``retry_after_seconds``."""
-        lease: OrchestrationLease = item.lease
+        lease = _lease_of(item)
         if lease.released:
             return
         lease.released = True
@@ -512,3 +503,9 @@ class AzureStorageTaskHub(TaskHub):
 def _queue_messages(entries: list[BufferedMessage]) -> list[Received]:
     """The queue messages behind buffered entries, each once (a batch carries several)."""
     return list({entry.received.queue_message_id: entry.received for entry in entries}.values())
+
+
+def _lease_of(item: OrchestrationWorkItem) -> OrchestrationLease:
+    """The lease this hub put on ``item`` when it handed it out."""
+    assert isinstance(item.lease, OrchestrationLease), "a work item of another task hub"
+    return item.lease

@@ -14,8 +14,8 @@ import math
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
 
+from devhost.engine.protocol import HistoryEvent
 from devhost.taskhub.azure.queues import Received
 from devhost.taskhub.azure.tables import StoredInstance
 from devhost.taskhub.base import ActivityTask, Message
@@ -51,7 +51,7 @@ class OrchestrationLease:
     instance_id: str
     stored: StoredInstance | None
     entries: list[BufferedMessage]
-    history: list[dict[str, Any]]
+    history: list[HistoryEvent]
     released: bool = False
 
 
@@ -187,10 +187,10 @@ class HistoryCache:
 
     def __init__(self, size: int) -> None:
         self._size = size
-        self._entries: OrderedDict[str, tuple[StoredInstance, list[dict[str, Any]]]] = (
+        self._entries: OrderedDict[str, tuple[StoredInstance, list[HistoryEvent]]] = (
             OrderedDict())
 
-    def get(self, instance_id: str) -> tuple[StoredInstance, list[dict[str, Any]]] | None:
+    def get(self, instance_id: str) -> tuple[StoredInstance, list[HistoryEvent]] | None:
         """The cached record and a copy of the history list, or None."""
         found = self._entries.get(instance_id)
         if found is None:
@@ -200,7 +200,7 @@ class HistoryCache:
         return copy.copy(stored), list(history)
 
     def put(self, instance_id: str, stored: StoredInstance,
-            history: list[dict[str, Any]]) -> None:
+            history: list[HistoryEvent]) -> None:
         """Remember the state a commit left behind."""
         if self._size <= 0:
             return

@@ -32,6 +32,7 @@ from azure.core.exceptions import HttpResponseError, ResourceExistsError, Resour
 from azure.data.tables import UpdateMode
 from azure.data.tables.aio import TableClient
 
+from devhost.engine.protocol import HistoryEvent
 from devhost.errors import LockLost, StorageUnavailable
 from devhost.taskhub.azure.common import (
     ASCII_PIECE_CHARS,
@@ -44,7 +45,7 @@ from devhost.taskhub.azure.common import (
     split_text,
     storage_errors,
 )
-from devhost.taskhub.base import InstanceRecord, ParentRef, RuntimeStatus
+from devhost.taskhub.base import InstanceQuery, InstanceRecord, ParentRef, RuntimeStatus
 
 RECORD_ROW = "~"
 _HISTORY = "h-"
@@ -132,7 +133,7 @@ def stored_instance(entity: Any) -> StoredInstance:
 
 
 def history_entities(key: str, generation: int, first_seq: int,
-                     events: list[dict[str, Any]]) -> list[dict[str, Any]]:
+                     events: list[HistoryEvent]) -> list[dict[str, Any]]:
     """The rows holding one episode's new events, starting at ``first_seq``."""
     # ensure_ascii keeps every character one UTF-16 code unit, so pieces can be 32 K long.
     text = json.dumps(events, separators=(",", ":"), ensure_ascii=True)
@@ -148,7 +149,7 @@ def history_entities(key: str, generation: int, first_seq: int,
     return rows
 
 
-def history_from_rows(stored: StoredInstance, rows: list[Any]) -> list[dict[str, Any]] | None:
+def history_from_rows(stored: StoredInstance, rows: list[Any]) -> list[HistoryEvent] | None:
     """The history in the record's generation, or None when rows are missing (a concurrent
     continue-as-new deleted them between our reads)."""
     prefix = _history_key(stored.generation, 0)[:-8]
@@ -156,7 +157,7 @@ def history_from_rows(stored: StoredInstance, rows: list[Any]) -> list[dict[str,
     found = sorted((r for r in rows if r["RowKey"] in wanted), key=lambda r: r["RowKey"])
     if len(found) != len(wanted) or not all(r["RowKey"].startswith(prefix) for r in found):
         return None
-    history: list[dict[str, Any]] = []
+    history: list[HistoryEvent] = []
     text: list[str] = []
     for row in found:
         number = 0
@@ -210,7 +211,7 @@ class InstanceTable:
         return stored_instance(entity)
 
     async def read(self, instance_id: str
-                   ) -> tuple[StoredInstance | None, list[dict[str, Any]]]:
+                   ) -> tuple[StoredInstance | None, list[HistoryEvent]]:
         """The record and its history, read in one partition query."""
         key = _readable_key(instance_id)
         if key is None:
@@ -266,7 +267,7 @@ class InstanceTable:
                     raise
 
     def plan_commit(self, old: StoredInstance | None, record: InstanceRecord,
-                    new_history: list[dict[str, Any]], replace_history: bool) -> CommitPlan:
+                    new_history: list[HistoryEvent], replace_history: bool) -> CommitPlan:
         """The transaction that appends (or replaces) history and saves ``record``.
 
         Raises ``PayloadTooLarge`` when the episode does not fit one transaction; planning
@@ -352,9 +353,9 @@ class InstanceTable:
         await self._delete_rows(rows)
         return existed
 
-    async def query(self, statuses: set[RuntimeStatus] | None, created_from: datetime | None,
-                    created_to: datetime | None) -> list[InstanceRecord]:
-        """Records matching every given filter, oldest first."""
+    async def query(self, query: InstanceQuery) -> list[InstanceRecord]:
+        """Records matching ``query``, oldest first."""
+        statuses, created_from, created_to = query.statuses, query.created_from, query.created_to
         # The filter text is built only from fixed fragments and parameter names; every
         # value travels as a parameter, which the SDK quotes and escapes.
         clauses = ["RowKey eq @row"]
@@ -379,7 +380,5 @@ class InstanceTable:
                 " and ".join(clauses), parameters=parameters)]
         # Azurite compares Edm.DateTime filters to the millisecond only, so the server's
         # answer may hold rows up to 1 ms outside the range: check again exactly.
-        exact = [record for record in found
-                 if (created_from is None or record.created_at >= created_from)
-                 and (created_to is None or record.created_at <= created_to)]
+        exact = [record for record in found if query.matches(record)]
         return sorted(exact, key=lambda record: record.created_at)
