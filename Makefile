@@ -37,6 +37,7 @@ lint: $(PY_STAMP)  ## Lint with ruff.
 
 typecheck: $(PY_STAMP)  ## Type-check with mypy.
 	$(PY) -m mypy
+	$(PY) -m mypy --strict devhost
 
 test: setup lint typecheck  ## Lint, type-check and run the whole suite (unit, replay, e2e).
 	$(PY) -m pytest -q $(PYTEST_ARGS)

@@ -39,10 +39,8 @@ class Backends:
     def renew(self) -> None:
         """Replace the running Azurite with a fresh, empty one (new ports).
 
-        Each scenario gets its own: Azurite keeps everything in memory and slows as
-        data piles up. Test-found (bench): sharing one Azurite, the 200-order batch that
-        follows the other scenarios stalled at 100% Azurite CPU for 15 s, long enough
-        for storage calls to time out.
+        Each scenario gets its own: Azurite keeps everything in memory and slows as data
+        piles up, until storage calls time out.
         """
         if self.azurite is not None:
             self.stop()

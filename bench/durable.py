@@ -82,9 +82,8 @@ class CommitWatch:
 
     def _read_again_later(self, instance_id: str) -> None:
         """A commit that raised may still have been applied (a storage timeout after the
-        write), and its instance then never commits that state again. Test-found (bench,
-        Azurite stalling): orders waited for an approval the bench never saw them ask for.
-        Read the record once storage answers, as a client polling the status would."""
+        write), and its instance then never commits that state again: read the record
+        once storage answers, as a client polling the status would."""
         task = asyncio.get_running_loop().create_task(self._read_again(instance_id))
         self._rereads.add(task)
         task.add_done_callback(self._rereads.discard)

@@ -1,6 +1,6 @@
 """Clocks: the wall clock for real runs, a virtual one that tests move by hand.
 
-Everything in the host that reads time takes a clock, so a 30-minute approval timeout can
+Everything in the host that reads time takes a clock, so a 30-minute timeout can
 run in milliseconds under test.
 """
 

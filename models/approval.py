@@ -6,7 +6,7 @@ from pydantic import AfterValidator, Field, StringConstraints
 
 from models.base import Contract, WireRequest, no_control_but_layout
 
-# Hardening fix (tests/hardening): no control characters but tab and line breaks.
+# A note a person typed: no control characters but tab and line breaks.
 Note = Annotated[str, StringConstraints(max_length=500), AfterValidator(no_control_but_layout)]
 
 

@@ -5,9 +5,9 @@ import re
 from pydantic import BaseModel, ConfigDict
 from pydantic.alias_generators import to_camel
 
-# Hardening fix (tests/hardening/test_hardening_input.py): text from the wire may not carry
-# control characters (C0, DEL, C1). They are never part of a dish or a note a person typed,
-# and a NUL or an escape sequence would travel on into storage, logs and the phone's UI.
+# Text from the wire carries no control characters (C0, DEL, C1): they are never part of a
+# dish or a note a person typed, and a NUL or an escape sequence would travel on into
+# storage, logs and the phone's UI.
 _CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 _LAYOUT_CHARACTERS = re.compile(r"[\t\n\r]")
 

@@ -12,8 +12,8 @@ ORDER_ID_PATTERN = r"^[A-Za-z0-9_-]{8,64}$"
 OrderId = Annotated[str, StringConstraints(pattern=ORDER_ID_PATTERN)]
 """A client- or server-chosen order id; it is also the orchestration's instance id."""
 
-# Hardening fix (tests/hardening): a token is printable ASCII without spaces (FCM and APNs
-# tokens are letters, digits and ``-_:.``); anything else cannot reach a device.
+# A token is printable ASCII without spaces (FCM and APNs tokens are letters, digits and
+# ``-_:.``); anything else cannot reach a device.
 PRINTABLE_ASCII_PATTERN = r"^[!-~]+$"
 
 RegistrationToken = Annotated[

@@ -90,9 +90,8 @@ class SingleShotFCM(FCMNotification):
     def requests_session(self) -> requests.Session:
         """pyfcm's session for this thread, set up from the environment read at creation.
 
-        Performance (bench): a session that trusts the environment looks up the proxy
-        variables and ``~/.netrc`` on every request, about 6% of an in-memory order flow.
-        The values do not change while the app runs. ``.netrc`` is not read at all: an
+        The proxy and CA settings are read once, when the client is made (they do not
+        change while the app runs), not on every request. ``.netrc`` is never read: an
         entry for the FCM host would replace the bearer token pyfcm sends.
         """
         session: requests.Session = super().requests_session

@@ -121,7 +121,7 @@ class ReplayProcesses:
     def episode_threads(self) -> int:
         """How many episodes the runtime should run at once to keep the workers busy: one
         more than there are workers, so a worker never waits while the host prepares the
-        next episode or commits the last (bench: in-memory orders +20%)."""
+        next episode or commits the last."""
         return self.processes + 1
 
     def start(self) -> None:

@@ -9,7 +9,7 @@ fails its constraint makes the route not match, as in ASP.NET.
 
 When several templates match a path, the more specific wins (ASP.NET's inbound
 precedence: literals before constrained parameters, before plain ones, before optional
-ones, before catch-alls), so ``orders/summary`` beats ``orders/{orderId}``.
+ones, before catch-alls), so ``items/summary`` beats ``items/{itemId}``.
 """
 
 from __future__ import annotations

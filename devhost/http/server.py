@@ -21,7 +21,9 @@ import uuid
 from typing import Any
 
 from aiohttp import web
-from aiohttp.abc import AbstractAccessLogger, BaseRequest, StreamResponse
+from aiohttp.abc import AbstractAccessLogger
+from aiohttp.web_request import BaseRequest
+from aiohttp.web_response import StreamResponse
 
 from devhost.app.loader import FunctionIndex, HttpFunction
 from devhost.app.settings import HostSettings
@@ -153,8 +155,8 @@ class HttpFrontEnd:
             raise RuntimeError("the HTTP front end is already running")
         app = web.Application(client_max_size=self._max_body_bytes)
         state = app[STATE] = _State()
-        # Hardening fix: ``[\s\S]`` rather than ``.``, which stops at a decoded line break,
-        # so a path holding %0A reached aiohttp's own plain-text 404 instead of our routes.
+        # ``[\s\S]``, not ``.``: every path reaches our routes, one holding a decoded line
+        # break (%0A) too, so no request gets aiohttp's own plain-text answers.
         app.router.add_route("*", r"/{tail:[\s\S]*}", self._dispatch)
         app.on_cleanup.append(_close_sdk_session)
         runner = web.AppRunner(app, access_log_class=_AccessLogger, access_log=access_log,

@@ -22,6 +22,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import IO
 
+import devhost
 from devhost.errors import HostError
 from devhost.taskhub.azure.connection import LOOPBACK, dev_connection_string
 
@@ -65,7 +66,7 @@ def _accepts(host: str, port: int) -> bool:
 
 def default_executable() -> Path:
     """``node_modules/.bin/azurite`` of this project, else ``azurite`` on the PATH."""
-    local = Path(__file__).resolve().parents[1] / "node_modules" / ".bin" / "azurite"
+    local = Path(devhost.__file__).resolve().parent.parent / "node_modules" / ".bin" / "azurite"
     if local.exists():
         return local
     found = shutil.which("azurite")

@@ -1,6 +1,6 @@
 """The local stand-ins ``make run`` starts beside the host: Azurite and the FCM emulator.
 
-Azurite keeps its data in the app's git-ignored ``.local/azurite`` folder, so orders survive
+Azurite keeps its data in the app's git-ignored ``.local/azurite`` folder, so instances survive
 a restart. Its pid is written next to the data: if a previous ``make run`` died without
 stopping it, that one process (and only it, checked by its command line) is stopped first.
 """

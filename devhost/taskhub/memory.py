@@ -51,8 +51,8 @@ class _Queued:
     order: int
     visible_at: datetime | None
     payload: Any = field(compare=False)
-    # Hardening fix: when the message was due to arrive (its send time, or its fire time
-    # for a timer), so a lease hands messages out in that order; see ``_lease``.
+    # When the message was due to arrive (its send time, or its fire time for a timer):
+    # a lease hands messages out in that order; see ``_lease``.
     due: datetime | None = field(default=None, compare=False)
 
 
@@ -168,9 +168,8 @@ class MemoryTaskHub(TaskHub):
     def _ready_instance(self) -> str | None:
         """The unleased instance whose oldest visible message waited longest."""
         best: tuple[int, str] | None = None
-        # Performance (bench): one clock reading per scan, not one per queued message.
-        # Every order keeps its approval timer queued, so this scan passes each of them
-        # at every fetch; reading the clock for each was ~4% of an in-memory order flow.
+        # One clock reading per scan, not one per queued message: pending timers stay
+        # queued, so each scan passes all of them.
         now = self.clock.now()
         for instance_id, inbox in self._inboxes.items():
             if instance_id in self._leased:
@@ -197,12 +196,10 @@ class MemoryTaskHub(TaskHub):
     def _lease(self, instance_id: str) -> OrchestrationWorkItem:
         self._leased.add(instance_id)
         visible = [i for i in self._inboxes[instance_id] if self._visible(i)]
-        # Hardening fix (tests/hardening, approval racing the timeout): a timer is queued
-        # when it is created but only arrives when it fires. Ordered by queueing alone, a
-        # timer that came due after an event was raised still went first in the same
-        # lease, so an approval accepted before the deadline lost to it. Order by the
-        # time each message was due instead (ties keep queue order), as the Azure hub
-        # does by holding early timers back in the queue until they are due.
+        # Messages go out in the order they were due (ties keep queue order), not the
+        # order they were queued: a timer is queued when created but arrives when it
+        # fires, so an event raised before the timer came due comes first. The Azure hub
+        # gets the same order by holding timers back in the queue until they are due.
         visible.sort(key=lambda i: (i.due or self.clock.now(), i.order))
         messages = [_own_message(i.payload) for i in visible]
         record = self._records.get(instance_id)

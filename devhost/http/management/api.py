@@ -187,7 +187,7 @@ class ManagementApi:
                            via_rpc: bool) -> web.Response:
         """Deliver an external event; the data stays the JSON the caller sent.
 
-        The body is judged only once the instance is known live, as Azure orders it:
+        The body is judged only once the instance is known live, in Azure's sequence:
         404, then 410, then 400 for a body that is not JSON.
         """
         instance_id, event = values["instanceId"], values["eventName"]

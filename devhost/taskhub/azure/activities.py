@@ -39,11 +39,10 @@ class ActivityQueue:
     async def send(self, tasks: list[ActivityTask]) -> None:
         """Queue tasks (in parallel), keep them leased here, and wake this process's fetcher.
 
-        Performance (bench): each task is sent invisible for the visibility timeout and
-        buffered with the receipt the send returns, as if received: this process runs it
-        without a receive round trip (one call fewer per activity, and no wait for the
-        next poll on a sequence's critical path). Another host gets it only if this one
-        does not finish it in time, as with a received task.
+        Each task is sent invisible for the visibility timeout and buffered with the
+        receipt the send returns, as if received: this process runs it without a receive
+        round trip or a wait for the next poll. Another host gets it only if this one does
+        not finish it in time, as with a received task.
         """
         loop = asyncio.get_running_loop()
 

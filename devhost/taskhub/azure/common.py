@@ -146,10 +146,9 @@ class ClientOptions:
     retry_backoff_seconds: float = 0.2
     connection_timeout: float = 2.0
     read_timeout: float = 10.0
-    # Performance (bench): with env settings on, aiohttp looks up proxy variables and
-    # parses ~/.netrc on a worker thread for every request, about 30% of the host's CPU
-    # per storage call (fan-out on Azurite: 6.5 -> 4.6 ms of Python CPU per activity).
-    # Off only for loopback endpoints (Azurite), where no proxy applies.
+    # With env settings on, aiohttp looks up proxy variables and parses ~/.netrc on a
+    # worker thread for every request; they are off only for loopback endpoints
+    # (Azurite), where no proxy applies.
     use_env_settings: bool = True
 
     def table_kwargs(self) -> dict[str, Any]:

@@ -35,7 +35,6 @@ import contextlib
 import copy
 import logging
 import math
-from datetime import datetime
 
 from azure.data.tables.aio import TableClient
 from azure.storage.queue.aio import QueueClient
@@ -50,20 +49,16 @@ from devhost.taskhub.azure.common import (
     StorageNames,
 )
 from devhost.taskhub.azure.connection import loopback_only, resolve_connection_string
+from devhost.taskhub.azure.control import ControlQueue, queue_messages
 from devhost.taskhub.azure.leases import (
     BufferedMessage,
     HistoryCache,
-    Inbox,
     OrchestrationLease,
     Poller,
 )
 from devhost.taskhub.azure.queues import (
     PayloadTable,
     QueueChannel,
-    Received,
-    batch_body,
-    message_body,
-    messages_from_body,
 )
 from devhost.taskhub.azure.tables import InstanceTable, StoredInstance
 from devhost.taskhub.base import (
@@ -120,25 +115,19 @@ class AzureStorageTaskHub(TaskHub):
             self._table_client(connection, self.names.instances_table, options))
         self._payloads = PayloadTable(
             self._table_client(connection, self.names.payloads_table, options))
-        self._control = QueueChannel(
-            self._queue_client(connection, self.names.control_queue, options), self._payloads)
         self._visibility = max(1, math.ceil(visibility_timeout))
-        # Receipts are given up a little before they run out, so a handed-out message can
-        # still be deleted; early timers due within the hold window wait in the buffer.
-        expiry_margin = self._visibility * 0.1
-        self._expiry_margin = expiry_margin
-        self._hold_seconds = min(1.0, self._visibility / 3)
         self._batch = max(1, min(MAX_BATCH, batch_size))
-        self._inbox = Inbox()
+        self._control = ControlQueue(
+            QueueChannel(self._queue_client(connection, self.names.control_queue, options),
+                         self._payloads),
+            Poller(min_poll_seconds, max_poll_seconds), self.clock,
+            visibility_seconds=self._visibility, batch=self._batch)
         self._cache = HistoryCache(history_cache_size)
-        self._control_poll = Poller(min_poll_seconds, max_poll_seconds)
-        # Activity results waiting for the send in flight for their instance.
-        self._result_batches: dict[str, list[tuple[Message, asyncio.Future[None]]]] = {}
         self._activities = ActivityQueue(
             QueueChannel(self._queue_client(connection, self.names.work_item_queue, options),
                          self._payloads),
             Poller(min_poll_seconds, max_poll_seconds),
-            visibility_seconds=self._visibility, expiry_margin=expiry_margin,
+            visibility_seconds=self._visibility, expiry_margin=self._visibility * 0.1,
             batch=self._batch)
 
     def _table_client(self, connection: str, name: str, options: ClientOptions) -> TableClient:
@@ -162,91 +151,9 @@ class AzureStorageTaskHub(TaskHub):
             with contextlib.suppress(Exception):
                 await client.close()
 
-    # Sending -------------------------------------------------------------------------------
-
-    def _delay_seconds(self, visible_at: datetime | None) -> int:
-        if visible_at is None:
-            return 0
-        seconds = (visible_at - self.clock.now()).total_seconds()
-        # Rounded down: a message that shows up early is held until due, never late.
-        return max(0, min(MAX_VISIBILITY_SECONDS, int(seconds)))
-
-    async def _send_messages(self, messages: list[Message], keep: bool = False) -> None:
-        """Send control messages; with ``keep``, lease those due now to this process.
-
-        Performance (bench): the engine's own work (outbound messages of a commit,
-        activity results) is kept: sent invisible for the visibility timeout and put in
-        this process's inbox with the receipt the send returns, as if received. That
-        saves the receive and the wait for the next poll, on a sequence's critical path.
-        Another host sees such a message only if this one does not consume it in time.
-        Messages from ``send`` and ``create_instance`` (a client's) stay in the queue for
-        whichever host takes them first.
-        """
-        async def send_in_order(group: list[Message]) -> None:
-            for message in group:
-                delay = self._delay_seconds(message.visible_at)
-                if not keep or delay > 0:
-                    await self._control.send(message_body(message), delay)
-                else:
-                    await self._send_kept([message])
-
-        # Messages for one instance go one after another (queues are roughly FIFO, so
-        # their order is mostly kept); different instances in parallel.
-        groups: dict[str, list[Message]] = {}
-        for message in messages:
-            groups.setdefault(message.instance_id, []).append(message)
-        queued = any(not keep or self._delay_seconds(m.visible_at) > 0 for m in messages)
-        await asyncio.gather(*(send_in_order(group) for group in groups.values()))
-        if queued:
-            self._control_poll.work_arrived()
-
-    async def _send_kept(self, messages: list[Message]) -> None:
-        """Send messages for one instance, due now, as one queue message leased to this
-        process, and put them in the inbox (see ``_send_messages``)."""
-        body = message_body(messages[0]) if len(messages) == 1 else batch_body(messages)
-        received = await self._control.send(body, lease_seconds=self._visibility)
-        assert received is not None
-        expires = asyncio.get_running_loop().time() + self._visibility - self._expiry_margin
-        for message in messages:
-            self._inbox.add(BufferedMessage(message, received, expires))
-        self._control_poll.notify()
-
-    async def _send_result(self, result: Message) -> None:
-        """Send an activity's result, kept, together with results for the same instance
-        that finish while a send for it is in flight.
-
-        Performance (bench): a group commit per instance. The first result goes at once;
-        results arriving meanwhile wait for it and then go together in one message, so a
-        fan-in of 100 sends and deletes a handful of messages instead of 100 (Azurite's
-        fan-out of 100: 4.1 -> N calls per activity). A lone result waits for nothing.
-        """
-        waiting = self._result_batches.get(result.instance_id)
-        if waiting is not None:
-            sent: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-            waiting.append((result, sent))
-            await sent
-            return
-        batch: list[tuple[Message, asyncio.Future[None] | None]] = [(result, None)]
-        self._result_batches[result.instance_id] = waiting = []
-        try:
-            while batch:
-                await self._send_kept([message for message, _ in batch])
-                for _, done in batch:
-                    if done is not None and not done.done():
-                        done.set_result(None)
-                batch, waiting[:] = list(waiting), []
-        except BaseException as error:
-            # Nothing after the failed send was sent: every caller retries its own result.
-            for _, done in batch + waiting:
-                if done is not None and not done.done():
-                    done.set_exception(StorageUnavailable(f"result not sent: {error}"))
-            raise
-        finally:
-            del self._result_batches[result.instance_id]
-
     async def send(self, messages: list[Message]) -> None:
         """Queue messages for their instances, each invisible until its ``visible_at``."""
-        await self._send_messages(messages)
+        await self._control.send(messages)
 
     # Instances -----------------------------------------------------------------------------
 
@@ -274,14 +181,13 @@ class AzureStorageTaskHub(TaskHub):
         else:  # another creator won every race: it exists now
             raise InstanceExists(record.instance_id)
         try:
-            await self._send_messages([start])
+            await self._control.send([start])
         except BaseException:
             with contextlib.suppress(StorageUnavailable):
                 await self._table.delete_record(record.instance_id, etag)
             raise
-        # Performance (bench): the first episode finds the new instance in the cache
-        # instead of reading its partition back (one query fewer per instance). Its
-        # ETag guards the commit as for any cached state.
+        # The first episode finds the new instance in the cache instead of reading its
+        # partition back; its ETag guards the commit as for any cached state.
         generation = 0 if old is None else old.generation + 1
         self._cache.put(record.instance_id,
                         StoredInstance(copy.deepcopy(record), etag, generation, 0), [])
@@ -313,7 +219,7 @@ class AzureStorageTaskHub(TaskHub):
     async def purge_instance(self, instance_id: str) -> bool:
         """Delete the record and every history row; False when there was no record."""
         self._cache.drop(instance_id)
-        self._inbox.forget(instance_id)
+        self._control.inbox.forget(instance_id)
         return await self._table.purge(instance_id)
 
     # Orchestration work --------------------------------------------------------------------
@@ -322,60 +228,28 @@ class AzureStorageTaskHub(TaskHub):
         """Lease the first buffered instance with due messages, receiving more as needed."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + wait_seconds
-        poll = self._control_poll
+        poll = self._control.poll
         looked = False  # even a fetch that may not wait looks at the queue once
         while True:
             now = loop.time()
             must_look = not looked and deadline <= now
             if not poll.busy and (must_look or poll.due_in(now) == 0):
                 # Also while the inbox has work: work this process keeps (see
-                # _send_messages) could fill it for good, and the queue, with new
+                # ControlQueue.send) could fill it for good, and the queue, with new
                 # orchestrations and external events, would wait until it ran dry.
                 looked = True
-                await self._receive_control()
-            taken = self._inbox.take_ready(self.clock.now(), loop.time())
+                await self._control.receive()
+            taken = self._control.inbox.take_ready(self.clock.now(), loop.time())
             if taken is not None:
                 return await self._open_lease(*taken)
             remaining = deadline - loop.time()
             if remaining <= 0 and (looked or poll.busy):
                 return None
-            due_in = self._inbox.next_due_in(self.clock.now())
+            due_in = self._control.inbox.next_due_in(self.clock.now())
             # Someone else is receiving (look again when it is done), or the next
             # receive is not due yet: wait for either, or for news in the inbox.
             next_receive = poll.maximum if poll.busy else poll.due_in(loop.time())
             await poll.wait(min(remaining, due_in, next_receive))
-
-    async def _receive_control(self) -> bool:
-        """Receive one batch into the inbox; False when the queue had nothing visible."""
-        poll = self._control_poll
-        poll.busy = True
-        try:
-            received = await self._control.receive(self._batch, self._visibility)
-        finally:
-            poll.busy = False
-            poll.notify()
-        poll.received(len(received))
-        now = self.clock.now()
-        expires = asyncio.get_running_loop().time() + self._visibility - self._expiry_margin
-        early: list[tuple[Received, int]] = []
-        for item in received:
-            try:
-                messages = messages_from_body(item.body)
-            except (KeyError, TypeError, ValueError) as err:
-                log.warning("dropping malformed message %s: %s", item.queue_message_id, err)
-                await self._control.delete(item)
-                continue
-            wait = max(0.0 if message.visible_at is None else
-                       (message.visible_at - now).total_seconds() for message in messages)
-            if wait > self._hold_seconds:
-                early.append((item, min(MAX_VISIBILITY_SECONDS, max(1, int(wait)))))
-            else:
-                for message in messages:
-                    self._inbox.add(BufferedMessage(message, item, expires))
-        if early:
-            await asyncio.gather(*(self._control.release(item, delay) for item, delay in early))
-        poll.notify()
-        return bool(received)
 
     async def _open_lease(self, instance_id: str, entries: list[BufferedMessage]
                           ) -> OrchestrationWorkItem:
@@ -383,8 +257,8 @@ class AzureStorageTaskHub(TaskHub):
             cached = self._cache.get(instance_id)
             stored, history = cached if cached else await self._table.read(instance_id)
         except BaseException:
-            self._inbox.put_back(instance_id, entries)
-            self._release(instance_id)
+            self._control.inbox.put_back(instance_id, entries)
+            self._control.release_lease(instance_id)
             raise
         # ExecutionStarted first: a queue is only roughly FIFO, and an event raised right
         # after the start may overtake it.
@@ -397,10 +271,6 @@ class AzureStorageTaskHub(TaskHub):
             history=list(history),
             lease=OrchestrationLease(instance_id, stored, entries, history),
         )
-
-    def _release(self, instance_id: str) -> None:
-        self._inbox.leased.discard(instance_id)
-        self._control_poll.notify()
 
     async def complete_orchestration_work(self, item: OrchestrationWorkItem,
                                           commit: Commit) -> None:
@@ -419,42 +289,30 @@ class AzureStorageTaskHub(TaskHub):
             raise LockLost(lease.instance_id)
         lease.released = True
         if record is None:
-            self._release(lease.instance_id)
-            await self._delete_consumed(lease.entries)
+            self._control.release_lease(lease.instance_id)
+            await self._control.delete_consumed(lease.entries)
             return
         try:
             plan = self._table.plan_commit(lease.stored, record, new_history, replace_history)
-            await asyncio.gather(self._send_messages(commit.outbound, keep=True),
+            await asyncio.gather(self._control.send(commit.outbound, keep=True),
                                  self._activities.send(commit.activities))
             stored = await self._table.submit(plan)
         except BaseException:
             # Lost, failed, or unknown outcome (a timeout): read the instance afresh next time.
             self._cache.drop(lease.instance_id)
-            self._inbox.put_back(lease.instance_id, lease.entries)
+            self._control.inbox.put_back(lease.instance_id, lease.entries)
             raise
         finally:
-            self._release(lease.instance_id)
+            self._control.release_lease(lease.instance_id)
         if record.runtime_status.has_ended:
-            self._inbox.forget(lease.instance_id)
+            self._control.inbox.forget(lease.instance_id)
         # Copies: the engine's objects may change after this call; the cache must not.
         stored.record = copy.deepcopy(stored.record)
         history = [] if replace_history else lease.history
         self._cache.put(lease.instance_id, stored, history + copy.deepcopy(new_history))
-        await self._delete_consumed(lease.entries)
+        await self._control.delete_consumed(lease.entries)
         if replace_history and lease.stored is not None:
             await self._forget_old_history(lease.instance_id, plan.generation)
-
-    async def _delete_consumed(self, entries: list[BufferedMessage]) -> None:
-        # The episode is committed; a failed delete only means a re-delivery the engine
-        # recognises, so it must not turn a successful commit into an error.
-        results = await asyncio.gather(*(self._control.delete(received)
-                                         for received in _queue_messages(entries)),
-                                       return_exceptions=True)
-        for result in results:
-            if isinstance(result, StorageUnavailable):
-                log.info("consumed message not deleted, it will come again: %s", result)
-            elif isinstance(result, BaseException):
-                raise result
 
     async def abandon_orchestration_work(self, item: OrchestrationWorkItem,
                                          retry_after_seconds: float = 0) -> None:
@@ -466,13 +324,13 @@ class AzureStorageTaskHub(TaskHub):
         try:
             if retry_after_seconds <= 0:
                 # The receipts are still good: hand the messages out again from memory.
-                self._inbox.put_back(lease.instance_id, lease.entries)
+                self._control.inbox.put_back(lease.instance_id, lease.entries)
             else:
                 delay = min(MAX_VISIBILITY_SECONDS, math.ceil(retry_after_seconds))
-                await asyncio.gather(*(self._control.release(received, delay)
-                                       for received in _queue_messages(lease.entries)))
+                await asyncio.gather(*(self._control.channel.release(received, delay)
+                                       for received in queue_messages(lease.entries)))
         finally:
-            self._release(lease.instance_id)
+            self._control.release_lease(lease.instance_id)
 
     # Activity work -------------------------------------------------------------------------
 
@@ -491,18 +349,13 @@ class AzureStorageTaskHub(TaskHub):
 
     async def complete_activity_work(self, item: ActivityWorkItem, result: Message) -> None:
         """Send the result to the instance, then delete the task."""
-        await self._send_result(result)
+        await self._control.send_result(result)
         await self._activities.delete(item)
 
     async def abandon_activity_work(self, item: ActivityWorkItem,
                                     retry_after_seconds: float = 0) -> None:
         """Make the task visible again after ``retry_after_seconds``."""
         await self._activities.abandon(item, retry_after_seconds)
-
-
-def _queue_messages(entries: list[BufferedMessage]) -> list[Received]:
-    """The queue messages behind buffered entries, each once (a batch carries several)."""
-    return list({entry.received.queue_message_id: entry.received for entry in entries}.values())
 
 
 def _lease_of(item: OrchestrationWorkItem) -> OrchestrationLease:

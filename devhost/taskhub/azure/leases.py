@@ -61,11 +61,9 @@ class Inbox:
     def __init__(self) -> None:
         self._by_instance: dict[str, dict[str, BufferedMessage]] = {}
         self.leased: set[str] = set()
-        # Performance (bench): instances in the order this process first met them, so
-        # the oldest is worked first. In plain arrival order, a step of an old instance
-        # (an approval's event) waited behind every younger instance's work: with 200
-        # orders at once, approve -> finished took 3.5 s at p50. Oldest first finishes
-        # started work before it takes on new work; the total work is the same.
+        # Instances in the order this process first met them: the oldest is worked
+        # first, so started work finishes before new work is taken on (a step of an old
+        # instance never waits behind every younger instance's work).
         self._age: OrderedDict[str, int] = OrderedDict()
         self._ages = itertools.count()
 
@@ -140,10 +138,9 @@ class Poller:
     maximum: float
     busy: bool = False
     backoff: float = 0.0
-    # Performance (bench): event-loop time of the last receive. Waking a waiter (any
-    # notify) used to mean receiving again at once, so every wake-up cost an empty
-    # receive on each queue: ~8 per step of a sequential chain. Now a receive waits for
-    # the backoff since the last one, unless this process sent to the queue meanwhile.
+    # Event-loop time of the last receive: a receive waits for the backoff since the last
+    # one, unless this process sent to the queue meanwhile, so a wake-up alone never
+    # costs an empty receive.
     received_at: float = -math.inf
     _pulse: asyncio.Event = field(default_factory=asyncio.Event)
 

@@ -65,9 +65,9 @@ def message_from_body(body: dict[str, Any]) -> Message:
 def batch_body(messages: list[Message]) -> dict[str, Any]:
     """One queue message carrying several messages for one instance, due now.
 
-    Performance (bench): activity results that finish together travel as one queue
-    message (one send and one delete for all of them); each keeps its own message id,
-    so the engine still recognises every one of them if the batch comes again.
+    Activity results that finish together travel as one queue message (one send and one
+    delete for all of them); each keeps its own message id, so the engine still
+    recognises every one of them if the batch comes again.
     """
     return {"instanceId": messages[0].instance_id, "messageId": new_message_id(),
             "batch": [message_body(message) for message in messages]}

@@ -173,9 +173,8 @@ def history_from_rows(stored: StoredInstance, rows: list[Any]) -> list[HistoryEv
 def _readable_key(instance_id: str) -> str | None:
     """The table key to look ``instance_id`` up by, or None when it cannot be a key.
 
-    Hardening fix (tests/hardening/test_storage_ids.py): an id too long (or empty) for a
-    table key names no instance, so reads answer "not found"; the ValueError reached the
-    management API as a 500. Writes still refuse such ids with ValueError.
+    An id too long (or empty) for a table key names no instance, so reads answer "not
+    found"; writes refuse such ids with ValueError.
     """
     try:
         return partition_key(instance_id)
