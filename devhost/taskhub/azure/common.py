@@ -14,7 +14,13 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from azure.core.exceptions import HttpResponseError, ServiceRequestError, ServiceResponseError
+from azure.core.exceptions import (
+    HttpResponseError,
+    ResourceExistsError,
+    ServiceRequestError,
+    ServiceResponseError,
+)
+from azure.data.tables.aio import TableClient
 
 from devhost.errors import HostError, StorageUnavailable
 
@@ -177,3 +183,17 @@ class ClientOptions:
             "connection_timeout": self.connection_timeout,
             "read_timeout": self.read_timeout,
         }
+
+
+class StorageTable:
+    """A table of the hub, created on first start; subclasses give it its rows' meaning."""
+
+    label = "table"
+
+    def __init__(self, client: TableClient) -> None:
+        self._client = client
+
+    async def create(self) -> None:
+        """Create the table if it does not exist."""
+        with storage_errors(f"create {self.label}"), contextlib.suppress(ResourceExistsError):
+            await self._client.create_table()

@@ -18,7 +18,6 @@ from typing import Any
 
 from azure.core.exceptions import HttpResponseError, ResourceExistsError, ResourceNotFoundError
 from azure.data.tables import UpdateMode
-from azure.data.tables.aio import TableClient
 from azure.storage.queue.aio import QueueClient
 
 from devhost.engine.protocol import iso, parse_iso
@@ -28,6 +27,7 @@ from devhost.taskhub.azure.common import (
     MAX_TRANSACTION_CHARS,
     PIECES_PER_ROW,
     PayloadTooLarge,
+    StorageTable,
     join_text,
     partition_key,
     split_text,
@@ -96,16 +96,10 @@ def task_from_body(body: dict[str, Any]) -> ActivityTask:
 
 # Oversized payloads ------------------------------------------------------------------------
 
-class PayloadTable:
+class PayloadTable(StorageTable):
     """Message bodies too big for a queue message, one or more rows per message."""
 
-    def __init__(self, client: TableClient) -> None:
-        self._client = client
-
-    async def create(self) -> None:
-        """Create the table if it does not exist."""
-        with storage_errors("create payloads table"), contextlib.suppress(ResourceExistsError):
-            await self._client.create_table()
+    label = "payloads table"
 
     async def put(self, instance_id: str, message_id: str, text: str) -> int:
         """Store ``text`` (ASCII) and return how many rows it took."""

@@ -21,7 +21,6 @@ instance id, RowKey = message id and part).
 
 from __future__ import annotations
 
-import contextlib
 import json
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -30,7 +29,6 @@ from typing import Any
 from azure.core import MatchConditions
 from azure.core.exceptions import HttpResponseError, ResourceExistsError, ResourceNotFoundError
 from azure.data.tables import UpdateMode
-from azure.data.tables.aio import TableClient
 
 from devhost.engine.protocol import HistoryEvent
 from devhost.errors import LockLost, StorageUnavailable
@@ -40,6 +38,7 @@ from devhost.taskhub.azure.common import (
     MAX_TRANSACTION_OPS,
     PIECES_PER_ROW,
     PayloadTooLarge,
+    StorageTable,
     join_text,
     partition_key,
     split_text,
@@ -186,16 +185,10 @@ def _entity_chars(entity: dict[str, Any]) -> int:
     return sum(len(v) for v in entity.values() if isinstance(v, str)) + 200
 
 
-class InstanceTable:
+class InstanceTable(StorageTable):
     """Records and history of every instance of one hub."""
 
-    def __init__(self, client: TableClient) -> None:
-        self._client = client
-
-    async def create(self) -> None:
-        """Create the table if it does not exist."""
-        with storage_errors("create instances table"), contextlib.suppress(ResourceExistsError):
-            await self._client.create_table()
+    label = "instances table"
 
     async def read_record(self, instance_id: str) -> StoredInstance | None:
         """The instance's record row, or None."""
