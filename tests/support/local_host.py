@@ -8,10 +8,11 @@ record, and the tally of hostile inputs each route was sent.
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections import Counter
-from collections.abc import AsyncIterator, Callable, Mapping
-from dataclasses import dataclass
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote
 
@@ -24,7 +25,13 @@ from devhost.app.settings import HostSettings
 from devhost.clock import VirtualClock
 from devhost.engine.protocol import EventType
 from devhost.host import LocalHost
-from devhost.taskhub.base import InstanceRecord, RuntimeStatus, TaskHub
+from devhost.taskhub.base import (
+    ActivityWorkItem,
+    InstanceRecord,
+    OrchestrationWorkItem,
+    RuntimeStatus,
+    TaskHub,
+)
 from devhost.taskhub.memory import MemoryTaskHub
 from fcm_emulator import FcmEmulator
 from tests.support import APP_DIR
@@ -227,6 +234,127 @@ def order_body(order_id: str, token: str, **extra: Any) -> dict[str, Any]:
 
 
 
+# Holding the workers, watching the front end's calls --------------------------------------------
+
+class GatedTaskHub(MemoryTaskHub):
+    """A memory task hub whose work can be held back: episodes, or activities past a budget.
+
+    A work item fetched while held waits, leased, until the test lets it go; so an instance
+    can be kept Pending (no episode) or at a stage (its next push not run) for as long as a
+    test needs, without a timing race. Open by default: then it is a plain MemoryTaskHub.
+    """
+
+    def __init__(self, clock: VirtualClock) -> None:
+        super().__init__(clock)
+        self._episodes = asyncio.Event()
+        self._episodes.set()
+        self._activities_left: int | None = None
+        self._budget_changed = asyncio.Event()
+
+    def hold_episodes(self) -> None:
+        """Run no orchestration episode until :meth:`release_episodes`."""
+        self._episodes.clear()
+
+    def release_episodes(self) -> None:
+        """Run episodes again, the held one first."""
+        self._episodes.set()
+
+    def allow_activities(self, count: int | None) -> None:
+        """Let ``count`` more activities run, then hold the rest (None: no limit)."""
+        self._activities_left = count
+        self._budget_changed.set()
+
+    async def fetch_orchestration_work(self, wait_seconds: float
+                                       ) -> OrchestrationWorkItem | None:
+        """A work item as the memory hub leases it, handed out only while episodes run."""
+        item = await super().fetch_orchestration_work(wait_seconds)
+        if item is not None:
+            await self._episodes.wait()
+        return item
+
+    async def fetch_activity_work(self, wait_seconds: float) -> ActivityWorkItem | None:
+        """An activity as the memory hub leases it, handed out only within the budget."""
+        item = await super().fetch_activity_work(wait_seconds)
+        if item is None:
+            return None
+        while self._activities_left == 0:
+            self._budget_changed.clear()
+            await self._budget_changed.wait()
+        if self._activities_left is not None:
+            self._activities_left -= 1
+        return item
+
+
+@dataclass(frozen=True)
+class ServiceCall:
+    """One call the HTTP front end made on the durable runtime, with its arguments."""
+
+    method: str
+    args: tuple[Any, ...]
+
+
+@dataclass
+class ServiceCalls:
+    """The calls the front end (and so the SDK client of the app's routes) made on the runtime.
+
+    ``before_next(method, action)`` runs ``action`` once just before the next such call goes
+    through: how a test makes something really happen between a route's check and its act.
+    """
+
+    made: list[ServiceCall] = field(default_factory=list)
+    started: list[tuple[str, str, Any]] = field(default_factory=list)
+    _before: dict[str, list[Callable[[], Awaitable[None]]]] = field(default_factory=dict)
+
+    METHODS = ("start_new", "raise_event", "terminate", "get_instance", "get_history",
+               "query", "purge")
+
+    def watch(self, service: Any) -> None:
+        """Record every DurableService call made on ``service`` from now on."""
+        for name in self.METHODS:
+            setattr(service, name, self._recording(name, getattr(service, name)))
+
+    def _recording(self, name: str, call: Callable[..., Awaitable[Any]]
+                   ) -> Callable[..., Awaitable[Any]]:
+        async def recorded(*args: Any) -> Any:
+            self.made.append(ServiceCall(name, args))
+            for action in self._before.pop(name, []):
+                await action()
+            result = await call(*args)
+            if name == "start_new":
+                self.started.append((args[0], result, decoded(args[2])))
+            return result
+        return recorded
+
+    def before_next(self, method: str, action: Callable[[], Awaitable[None]]) -> None:
+        """Run ``action`` once, just before the next ``method`` call reaches the runtime."""
+        self._before.setdefault(method, []).append(action)
+
+    def methods(self) -> list[str]:
+        """The names of the calls made, in order."""
+        return [call.method for call in self.made]
+
+
+def decoded(text: str | None) -> Any:
+    """A stored input or event payload as a JSON value (the SDK client encodes it twice)."""
+    value: Any = text
+    while isinstance(value, str):
+        value = json.loads(value)
+    return value
+
+
+def runtime_of(host: LocalHost) -> Any:
+    """The host's durable runtime."""
+    assert host.runtime is not None
+    return host.runtime
+
+
+def hub_of(host: LocalHost) -> GatedTaskHub:
+    """The host's task hub (read it directly: those reads are not front-end calls)."""
+    hub = runtime_of(host).hub
+    assert isinstance(hub, GatedTaskHub)
+    return hub
+
+
 # Fixtures ---------------------------------------------------------------------------------------
 
 @pytest.fixture
@@ -246,7 +374,7 @@ async def host(monkeypatch: pytest.MonkeyPatch, clock: VirtualClock,
                app_settings: dict[str, str]) -> AsyncIterator[LocalHost]:
     """The order app on a LocalHost (memory hub, virtual clock, free port), settings set first."""
     def task_hub(settings: HostSettings) -> TaskHub:
-        return MemoryTaskHub(clock)
+        return GatedTaskHub(clock)
 
     with process_state_kept():
         for name, value in app_settings.items():
