@@ -338,7 +338,10 @@ def decoded(text: str | None) -> Any:
     """A stored input or event payload as a JSON value (the SDK client encodes it twice)."""
     value: Any = text
     while isinstance(value, str):
-        value = json.loads(value)
+        try:
+            value = json.loads(value)
+        except ValueError:
+            break
     return value
 
 
