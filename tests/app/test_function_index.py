@@ -22,7 +22,23 @@ from constants import (
     ORDERS_ROUTE,
     PLACE_ORDER_FUNCTION,
 )
-from tests.app.durable_client_standin import built_functions
+
+
+def built_functions() -> dict[str, func.Function]:
+    """The app's functions as the worker indexes them, by function name.
+
+    ``FunctionApp.get_functions()`` remembers the names it built and refuses a second call
+    on the same app; the worker calls it once per process. Tests build as often as they
+    like, so the remembered names are set aside for the call and put back afterwards.
+    """
+    app = function_app.app
+    remembered = app.functions_bindings
+    app.functions_bindings = None
+    try:
+        functions = app.get_functions()
+    finally:
+        app.functions_bindings = remembered
+    return {function.get_function_name(): function for function in functions}
 
 HTTP_FUNCTIONS = {
     PLACE_ORDER_FUNCTION: (ORDERS_ROUTE, ["POST"], "ANONYMOUS"),
