@@ -20,15 +20,19 @@ from tests.support.local_host import (
     WAIT_SECONDS,
     HttpApi,
     Reply,
-    ServiceCalls,
+    api_url,
+    assert_nothing_leaks,
     at_stage,
+    body_of,
     custom_status,
     decided,
     decoded,
+    details_of,
     ended,
     events_of,
     hub_of,
     order_body,
+    record_of,
     runtime_of,
     segment,
 )
@@ -39,20 +43,8 @@ pytestmark = pytest.mark.filterwarnings("ignore:Potential duplicate Task complet
 
 ORDER_ID = "order-0001"
 REG_ID = "fcm-registration-token-of-the-customers-phone-0123456789"
-LEAKS = ("statusQueryGetUri", "sendEventPostUri", "code=", "runtime/webhooks", REG_ID)
 
 
-@pytest.fixture
-def calls(host: LocalHost) -> ServiceCalls:
-    """The calls the front end makes on the durable runtime from now on."""
-    watched = ServiceCalls()
-    watched.watch(runtime_of(host))
-    return watched
-
-
-def api_url(api: HttpApi) -> str:
-    """Where the host serves the app's routes."""
-    return f"{api.host.base_url}/api"
 
 
 async def approve(api: HttpApi, body: Any, order_id: str = ORDER_ID, query: str = "",
@@ -91,31 +83,8 @@ async def raised(host: LocalHost, order_id: str = ORDER_ID) -> list[Any]:
             if event["Name"] == APPROVAL_EVENT]
 
 
-async def record_of(host: LocalHost, order_id: str = ORDER_ID) -> InstanceRecord:
-    """The order's instance record (it must exist)."""
-    record = await hub_of(host).get_instance(order_id)
-    assert record is not None
-    return record
 
 
-def body_of(reply: Reply) -> Any:
-    """The JSON body of an answer."""
-    assert reply.headers["Content-Type"].startswith("application/json")
-    return json.loads(reply.text)
-
-
-def details_of(reply: Reply) -> list[dict]:
-    """The details of an error answer, after checking its shape."""
-    body = body_of(reply)
-    assert isinstance(body["error"], str) and body["error"]
-    return body["details"]
-
-
-def assert_nothing_leaks(reply: Reply) -> None:
-    """Neither body nor headers carry a management URL, a key or the device token."""
-    text = reply.text + json.dumps(dict(reply.headers))
-    for secret in LEAKS:
-        assert secret not in text
 
 
 # -- Raised ----------------------------------------------------------------------------------
@@ -134,7 +103,7 @@ async def test_approval_while_waiting_is_202_and_raises_the_event(api, calls, ho
     record = await runtime_of(host).wait_for(ORDER_ID, decided, WAIT_SECONDS)
     assert await raised(host) == [{"approved": True, "note": "extra cheese is fine"}]
     assert custom_status(record)["approval"]["note"] == "extra cheese is fine"
-    assert_nothing_leaks(response)
+    assert_nothing_leaks(response, REG_ID)
 
 
 async def test_decline_without_note_raises_only_approved(api, calls, host):
@@ -171,7 +140,7 @@ async def test_status_url_drops_the_function_key(api, calls, host):
                              query=f"code={segment(api.key('function'))}")
     assert response.status == 202
     assert body_of(response)["statusUrl"] == f"{api_url(api)}/orders/{ORDER_ID}"
-    assert_nothing_leaks(response)
+    assert_nothing_leaks(response, REG_ID)
 
 
 # -- Refused: the order is not waiting ---------------------------------------------------------
@@ -200,7 +169,7 @@ async def test_approval_before_the_order_asks_is_409(api, calls, host, pushes, w
     assert response.status == 409
     assert details_of(response) == [{"field": "stage", "message": stage}]
     assert "raise_event" not in calls.methods()
-    record = await record_of(host)
+    record = await record_of(host, ORDER_ID)
     assert record.runtime_status == expected_status
     assert (custom_status(record).get("stage") or "received") == stage
     assert await raised(host) == []
@@ -309,7 +278,7 @@ async def test_order_that_ends_before_the_raise_is_410(api, calls, host):
     response = await approve(api, {"approved": True})
     assert response.status == 410
     assert [d["field"] for d in details_of(response)] == ["orderId"]
-    assert (await record_of(host)).runtime_status == RuntimeStatus.TERMINATED
+    assert (await record_of(host, ORDER_ID)).runtime_status == RuntimeStatus.TERMINATED
     assert await raised(host) == []
 
 
@@ -413,7 +382,7 @@ async def test_refusals_never_leak_management_urls_or_the_token(api, calls, host
     ]
     assert [a.status for a in answers] == [409, 410, 404, 400]
     for answer in answers:
-        assert_nothing_leaks(answer)
+        assert_nothing_leaks(answer, REG_ID)
 
 
 async def test_approval_when_the_task_hub_is_unreachable_answers_503(api, calls, host,
@@ -430,6 +399,6 @@ async def test_approval_when_the_task_hub_is_unreachable_answers_503(api, calls,
     assert response.headers["Retry-After"] == "5"
     monkeypatch.undo()
     assert await raised(host) == []
-    record = await record_of(host)
+    record = await record_of(host, ORDER_ID)
     assert (custom_status(record)["stage"], custom_status(record)["approval"].get("outcome")) == (
         "awaiting_approval", None)

@@ -358,6 +358,40 @@ def hub_of(host: LocalHost) -> GatedTaskHub:
     return hub
 
 
+def api_url(api: HttpApi) -> str:
+    """Where the host serves the app's routes."""
+    return f"{api.host.base_url}/api"
+
+
+async def record_of(host: LocalHost, order_id: str) -> InstanceRecord:
+    """The order's instance record, read from the task hub (it must exist)."""
+    record = await hub_of(host).get_instance(order_id)
+    assert record is not None
+    return record
+
+
+def body_of(reply: Reply) -> Any:
+    """The JSON body of an answer, which must say it is JSON."""
+    assert reply.headers["Content-Type"].startswith("application/json")
+    return json.loads(reply.text)
+
+
+def details_of(reply: Reply) -> list[dict[str, Any]]:
+    """The details of an app's error answer, after checking its shape."""
+    body = body_of(reply)
+    assert isinstance(body["error"], str) and body["error"]
+    details: list[dict[str, Any]] = body["details"]
+    return details
+
+
+def assert_nothing_leaks(reply: Reply, *secrets: str) -> None:
+    """Neither body nor headers carry a management URL, a key, or one of ``secrets``."""
+    text = reply.text + json.dumps(dict(reply.headers))
+    for secret in ("statusQueryGetUri", "sendEventPostUri", "code=", "runtime/webhooks",
+                   *secrets):
+        assert secret not in text
+
+
 # Fixtures ---------------------------------------------------------------------------------------
 
 @pytest.fixture
@@ -385,6 +419,14 @@ async def host(monkeypatch: pytest.MonkeyPatch, clock: VirtualClock,
         forget_sdk_session()
         async with LocalHost(APP_DIR, task_hub, port=0) as local:
             yield local
+
+
+@pytest.fixture
+def calls(host: LocalHost) -> ServiceCalls:
+    """The calls the front end makes on the host's durable runtime from now on."""
+    watched = ServiceCalls()
+    watched.watch(runtime_of(host))
+    return watched
 
 
 @pytest.fixture
