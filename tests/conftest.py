@@ -1,4 +1,4 @@
-"""Options for the whole suite: ``--run-slow`` opts in to the long fault and load trials.
+"""The whole suite: the shared fixture modules, and ``--run-slow`` for the long trials.
 
 Tests marked ``slow`` are skipped unless ``--run-slow`` is given (``make test-slow`` runs
 ``pytest -m slow --run-slow``), so ``make test`` stays fast even without ``-m "not slow"``.
@@ -7,6 +7,15 @@ Tests marked ``slow`` are skipped unless ``--run-slow`` is given (``make test-sl
 from __future__ import annotations
 
 import pytest
+
+# Fixtures and report hooks every folder may use, each defined once in tests/support.
+pytest_plugins = [
+    "tests.support.azurite",
+    "tests.support.fcm",
+    "tests.support.host_process",
+    "tests.support.local_host",
+    "tests.support.trials",
+]
 
 RUN_SLOW = "--run-slow"
 

@@ -8,13 +8,13 @@ from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
-from host_fakes import FakeDurableService
-from host_samples import SAMPLE_APP, AppWriter, FrontEndStarter
 
 from devhost.app.loader import load_app
 from devhost.app.settings import load_settings
 from devhost.http.keys import HostKeys
 from devhost.http.server import HttpFrontEnd
+from tests.host.host_fakes import FakeDurableService
+from tests.support.front_end import SAMPLE_APP, AppWriter, FrontEndStarter
 
 
 @pytest.fixture(autouse=True)

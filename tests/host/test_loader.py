@@ -1,15 +1,15 @@
 """Indexing an app folder the way the worker does, and refusing what cannot be hosted."""
 
 import sys
-from pathlib import Path
 
 import pytest
-from host_samples import SAMPLE_APP, AppWriter
 
 from devhost.app.loader import ALL_METHODS, load_app
 from devhost.errors import AppLoadError
+from tests.support import APP_DIR
+from tests.support.front_end import SAMPLE_APP, AppWriter
 
-ORDER_APP = Path(__file__).resolve().parents[2]
+ORDER_APP = APP_DIR
 
 HEADER = '''
 import azure.durable_functions as df

@@ -15,7 +15,6 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
-from host_samples import AppWriter
 
 from devhost.app.loader import load_app
 from devhost.clock import SystemClock
@@ -35,6 +34,8 @@ from devhost.errors import AppLoadError, ReplayWorkerLost
 from devhost.host import LocalHost
 from devhost.taskhub.base import RuntimeStatus
 from devhost.taskhub.memory import MemoryTaskHub
+from tests.support import APP_DIR
+from tests.support.front_end import AppWriter
 
 REPLAY_APP = '''
 import azure.durable_functions as df
@@ -219,7 +220,7 @@ def test_workers_exit_when_their_host_is_killed(app_dir: Path) -> None:
         print(" ".join(map(str, replay.pids())), flush=True)
         time.sleep(60)
     """)
-    root = Path(__file__).resolve().parents[2]
+    root = APP_DIR
     owner = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE,
                              cwd=root, start_new_session=True)
     try:

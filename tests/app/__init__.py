@@ -1,0 +1,1 @@
+"""Tests of the order app: contracts, pushes, HTTP routes, the orchestrator, hostile input."""

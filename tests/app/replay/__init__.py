@@ -1,0 +1,1 @@
+"""The order orchestrator replayed through the durable SDK on histories built by hand."""

@@ -1,0 +1,1 @@
+"""Tests of the benchmark: its clients and a tiny run."""

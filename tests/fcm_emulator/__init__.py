@@ -1,0 +1,1 @@
+"""Tests of the FCM emulator: its rules and its HTTP server."""

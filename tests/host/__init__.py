@@ -1,0 +1,1 @@
+"""Tests of devhost, the local host: engine, task hubs, HTTP front end, loader, settings."""

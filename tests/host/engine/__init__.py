@@ -1,0 +1,1 @@
+"""The durable engine: episodes, batches, redelivery, concurrency, the order app on it."""

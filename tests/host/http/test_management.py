@@ -1,0 +1,464 @@
+"""The management API, driven by the SDK's own DurableOrchestrationClient and by plain HTTP."""
+
+import json
+import logging
+from datetime import timedelta
+from typing import Any
+
+import aiohttp
+import azure.functions as func
+import pytest
+from azure.durable_functions import DurableOrchestrationClient, OrchestrationRuntimeStatus
+
+from devhost.errors import StorageUnavailable
+from devhost.http.keys import HostKeys
+from devhost.http.server import HttpFrontEnd
+from devhost.taskhub.base import RuntimeStatus
+from tests.host.host_fakes import T0, FakeDurableService
+from tests.support.front_end import SAMPLE_APP, AppWriter, FrontEndStarter
+
+Frame = tuple[HttpFrontEnd, DurableOrchestrationClient, FakeDurableService, HostKeys]
+
+
+@pytest.fixture
+async def frame(write_app: AppWriter, start_front_end: FrontEndStarter,
+                fake_service: FakeDurableService) -> Frame:
+    """A running front end, an SDK client built from its binding JSON, the fake, the keys."""
+    folder = write_app(SAMPLE_APP)
+    front_end = await start_front_end(folder)
+    client = DurableOrchestrationClient(front_end.client_binding_json())
+    return front_end, client, fake_service, HostKeys.load(folder)
+
+
+async def call(method: str, url: str, **kwargs: Any) -> tuple[int, Any, Any]:
+    """One request; returns status, headers and the body (JSON when it is JSON)."""
+    async with aiohttp.ClientSession() as session, session.request(method, url,
+                                                                   **kwargs) as response:
+        text = await response.text()
+        try:
+            body = json.loads(text) if text else None
+        except ValueError:
+            body = text
+        return response.status, response.headers, body
+
+
+def links(front_end: HttpFrontEnd, client: DurableOrchestrationClient,
+          instance_id: str) -> dict[str, str]:
+    """The URLs create_check_status_response hands an HTTP caller."""
+    request = func.HttpRequest("POST", f"{front_end.base_url}/api/start/Hello", body=b"")
+    response = client.create_check_status_response(request, instance_id)
+    assert response.status_code == 202
+    return json.loads(response.get_body())
+
+
+class TestBinding:
+    """The durable-client binding JSON."""
+
+    async def test_binding_has_the_hosts_keys(self, frame: Frame) -> None:
+        """The binding carries the keys the Functions host sends, with code=<system key>."""
+        front_end, _, _, keys = frame
+        binding = json.loads(front_end.client_binding_json())
+        assert set(binding) == {"taskHubName", "creationUrls", "managementUrls", "baseUrl",
+                                "requiredQueryStringParameters", "rpcBaseUrl", "httpBaseUrl"}
+        assert binding["taskHubName"] == "TestHubName"
+        assert binding["requiredQueryStringParameters"] == f"code={keys.system_key}"
+        assert binding["baseUrl"] == f"{front_end.base_url}/runtime/webhooks/durabletask"
+        assert binding["managementUrls"]["id"] == "INSTANCEID"
+        assert binding["rpcBaseUrl"].startswith(front_end.base_url)
+        assert binding["rpcBaseUrl"].endswith("/")
+        for url in binding["managementUrls"].values():
+            assert url == "INSTANCEID" or f"code={keys.system_key}" in url
+
+    async def test_rpc_secret_is_not_handed_to_http_callers(self, frame: Frame) -> None:
+        """Nothing an HTTP starter returns (body or headers) contains the RPC base."""
+        front_end, _, _, _ = frame
+        rpc_base = json.loads(front_end.client_binding_json())["rpcBaseUrl"]
+        secret = rpc_base.rstrip("/").split("/")[-2]
+        _, headers, body = await call("POST", f"{front_end.base_url}/api/start/Hello",
+                                      json={"x": 1})
+        assert secret not in json.dumps(body) + json.dumps(dict(headers))
+
+    async def test_wrong_rpc_secret_is_not_found(self, frame: Frame) -> None:
+        """A guessed RPC path is a plain 404, with or without keys."""
+        front_end, _, _, keys = frame
+        status, _, _ = await call(
+            "GET", f"{front_end.base_url}/_devhost/rpc/guess/durabletask/instances/",
+            params={"code": keys.master_key})
+        assert status == 404
+
+    async def test_access_log_hides_secret_and_keys(self, frame: Frame,
+                                                    caplog: pytest.LogCaptureFixture) -> None:
+        """Access log lines name the path without the RPC secret or the code= key."""
+        front_end, client, _, keys = frame
+        rpc_base = json.loads(front_end.client_binding_json())["rpcBaseUrl"]
+        with caplog.at_level(logging.INFO, logger="devhost.access"):
+            instance_id = await client.start_new("Hello", None, {"a": 1})
+            await call("GET", links(front_end, client, instance_id)["statusQueryGetUri"])
+        text = "\n".join(r.getMessage() for r in caplog.records)
+        assert "/_devhost/rpc/***/durabletask/orchestrators/Hello" in text
+        assert f"/runtime/webhooks/durabletask/instances/{instance_id}" in text
+        assert rpc_base.split("/")[-3] not in text
+        assert keys.system_key not in text
+
+
+class TestStart:
+    """start_new."""
+
+    async def test_start_new_passes_the_input_as_json_text(self, frame: Frame) -> None:
+        """The SDK's double-encoded input arrives as the input's own JSON text."""
+        _, client, fake, _ = frame
+        instance_id = await client.start_new("Hello", None, {"city": "Tokyo", "n": [1, 2]})
+        record = fake.records[instance_id]
+        assert record.name == "Hello"
+        assert json.loads(record.input or "") == {"city": "Tokyo", "n": [1, 2]}
+
+    @pytest.mark.parametrize("value", ["Tokyo", 42, [1, "x"], None, "{\"not\": \"parsed\"}"])
+    async def test_start_new_input_round_trips(self, frame: Frame, value: Any) -> None:
+        """Strings, numbers, lists and None reach the service as JSON of the same value."""
+        _, client, fake, _ = frame
+        instance_id = await client.start_new("Hello", None, value)
+        stored = fake.records[instance_id].input
+        assert (None if stored is None else json.loads(stored)) == value
+
+    async def test_start_with_id_and_conflict(self, frame: Frame) -> None:
+        """An explicit id is used; starting it again while it runs is refused (409)."""
+        _, client, fake, _ = frame
+        assert await client.start_new("Hello", "order-1", None) == "order-1"
+        with pytest.raises(Exception, match="already exists"):
+            await client.start_new("Hello", "order-1", None)
+        fake.finish("order-1", "done")
+        assert await client.start_new("Hello", "order-1", None) == "order-1"
+
+    async def test_unknown_orchestrator_message(self, frame: Frame) -> None:
+        """An unknown name is a 400 whose ExceptionMessage the SDK raises."""
+        _, client, _, _ = frame
+        with pytest.raises(Exception, match="The function 'Nope' doesn't exist"):
+            await client.start_new("Nope", None, None)
+
+    async def test_bad_instance_id_is_refused(self, frame: Frame) -> None:
+        """Instance ids with characters storage refuses are a 400."""
+        front_end, _, _, keys = frame
+        status, _, body = await call(
+            "POST", f"{front_end.base_url}/runtime/webhooks/durabletask/orchestrators/Hello/"
+                    "a%23b", params={"code": keys.system_key})
+        assert status == 400 and "instance ids" in body["ExceptionMessage"]
+
+    async def test_creation_url_starts_with_plain_json(self, frame: Frame) -> None:
+        """The public creation URL takes a plain JSON body and answers 202 + links."""
+        front_end, _, fake, _ = frame
+        url = json.loads(front_end.client_binding_json())["creationUrls"][
+            "createNewInstancePostUri"].replace("{functionName}[/{instanceId}]", "Hello/x-1")
+        status, headers, body = await call("POST", url, json={"city": "Oslo"})
+        assert status == 202
+        assert body["id"] == "x-1"
+        assert headers["Location"] == body["statusQueryGetUri"]
+        assert json.loads(fake.records["x-1"].input or "") == {"city": "Oslo"}
+
+    async def test_create_and_wait_returns_output(self, frame: Frame) -> None:
+        """With timeout and pollingInterval, an ended instance's output comes back (200)."""
+        front_end, _, fake, keys = frame
+        fake.orchestrators.add("Quick")
+        original = fake.start_new
+
+        async def start_and_finish(name: str, instance_id: str | None,
+                                   input_text: str | None) -> str:
+            new_id = await original(name, instance_id, input_text)
+            fake.finish(new_id, {"ok": True})
+            return new_id
+
+        fake.start_new = start_and_finish  # type: ignore[method-assign]
+        status, _, body = await call(
+            "POST", f"{front_end.base_url}/runtime/webhooks/durabletask/orchestrators/Quick",
+            params={"code": keys.system_key, "timeout": "5", "pollingInterval": "0.01"})
+        assert (status, body) == (200, {"ok": True})
+
+
+class TestRaiseEvent:
+    """raise_event."""
+
+    async def test_raise_event_accepted(self, frame: Frame) -> None:
+        """202: the service gets the event with the JSON the SDK sent (a JSON string)."""
+        _, client, fake, _ = frame
+        instance_id = await client.start_new("Hello", None, None)
+        await client.raise_event(instance_id, "Approval", {"approved": True})
+        (event,) = fake.events
+        assert (event.instance_id, event.name) == (instance_id, "Approval")
+        # The SDK encodes twice; like Azure, the orchestrator then receives a string.
+        assert json.loads(json.loads(event.data_text or "")) == {"approved": True}
+
+    async def test_raise_event_unknown_instance(self, frame: Frame) -> None:
+        """404 becomes the SDK's 'No instance' exception."""
+        _, client, _, _ = frame
+        with pytest.raises(Exception, match="No instance with ID nope found"):
+            await client.raise_event("nope", "Approval", {})
+
+    async def test_raise_event_ended_instance(self, frame: Frame) -> None:
+        """410 becomes the SDK's 'is gone' exception and nothing is delivered."""
+        _, client, fake, _ = frame
+        instance_id = await client.start_new("Hello", None, None)
+        fake.finish(instance_id, None)
+        with pytest.raises(Exception, match="is gone"):
+            await client.raise_event(instance_id, "Approval", {})
+        assert fake.events == []
+
+    @pytest.mark.parametrize(("content_type", "data"), [
+        ("text/plain", b'{"a": 1}'), ("application/json", b"{not json")])
+    async def test_raise_event_needs_json(self, frame: Frame, content_type: str,
+                                          data: bytes) -> None:
+        """A non-JSON content type or body is a 400 and nothing is delivered."""
+        front_end, client, fake, _ = frame
+        instance_id = await client.start_new("Hello", None, None)
+        url = links(front_end, client, instance_id)["sendEventPostUri"].replace(
+            "{eventName}", "Approval")
+        status, _, _ = await call("POST", url, data=data, headers={"Content-Type": content_type})
+        assert status == 400
+        assert fake.events == []
+
+
+class TestStatus:
+    """get_status, get_status_by, get_status_all."""
+
+    async def test_status_of_running_instance(self, frame: Frame) -> None:
+        """JSON values for input and custom status, times parsed, status Running."""
+        _, client, fake, _ = frame
+        instance_id = await client.start_new("Hello", None, {"city": "Tokyo"})
+        fake.run(instance_id, custom_status={"stage": "cooking"})
+        status = await client.get_status(instance_id)
+        assert status.runtime_status == OrchestrationRuntimeStatus.Running
+        assert (status.name, status.instance_id) == ("Hello", instance_id)
+        assert status.input_ == {"city": "Tokyo"}
+        assert status.custom_status == {"stage": "cooking"}
+        assert status.created_time == T0 + timedelta(minutes=1)
+        assert status.output is None
+
+    async def test_status_of_unknown_instance_is_falsy(self, frame: Frame) -> None:
+        """404 gives the SDK's empty status, which is falsy."""
+        _, client, _, _ = frame
+        assert not await client.get_status("missing")
+
+    async def test_status_codes(self, frame: Frame) -> None:
+        """202 with Location while running, 200 once ended, 404 unknown; ISO Z times."""
+        front_end, client, fake, _ = frame
+        instance_id = await client.start_new("Hello", None, None)
+        url = links(front_end, client, instance_id)["statusQueryGetUri"]
+        status, headers, body = await call("GET", url)
+        assert (status, body["runtimeStatus"]) == (202, "Pending")
+        assert headers["Location"] == url and headers["Retry-After"] == "5"
+        assert body["createdTime"] == "2024-05-01T12:01:00Z"
+        fake.finish(instance_id, ["a", 1])
+        status, headers, body = await call("GET", url)
+        assert (status, body["output"], body["runtimeStatus"]) == (200, ["a", 1], "Completed")
+        assert "Location" not in headers
+        status, _, _ = await call("GET", url.replace(instance_id, "unknown-id"))
+        assert status == 404
+
+    @pytest.mark.parametrize("ended", [RuntimeStatus.FAILED, RuntimeStatus.TERMINATED])
+    async def test_failed_and_terminated_are_200(self, frame: Frame,
+                                                 ended: RuntimeStatus) -> None:
+        """Failed and Terminated count as ended: 200 (500 for Failed only when asked)."""
+        front_end, client, fake, _ = frame
+        instance_id = await client.start_new("Hello", None, None)
+        fake.finish(instance_id, "it broke", ended)
+        url = links(front_end, client, instance_id)["statusQueryGetUri"]
+        assert (await call("GET", url))[0] == 200
+        asked = (await call("GET", url + "&returnInternalServerErrorOnFailure=true"))[0]
+        assert asked == (500 if ended == RuntimeStatus.FAILED else 200)
+        status = await client.get_status(instance_id)
+        assert status.runtime_status == OrchestrationRuntimeStatus(ended.value)
+        assert status.output == "it broke"
+
+    async def test_history_only_when_asked(self, frame: Frame) -> None:
+        """historyEvents appear with show_history; results only with show_history_output."""
+        _, client, fake, _ = frame
+        instance_id = await client.start_new("Hello", None, "Tokyo")
+        fake.run(instance_id)
+        plain = await client.get_status(instance_id)
+        assert not hasattr(plain, "historyEvents")
+        with_history = await client.get_status(instance_id, show_history=True)
+        events = with_history.historyEvents  # type: ignore[attr-defined]
+        assert [e["EventType"] for e in events] == [
+            "ExecutionStarted", "TaskScheduled", "TaskCompleted"]
+        assert events[1]["FunctionName"] == "SayHello"
+        assert all("Result" not in e and "Input" not in e for e in events)
+        full = await client.get_status(instance_id, show_history=True, show_history_output=True)
+        events = full.historyEvents  # type: ignore[attr-defined]
+        assert events[0]["Input"] == "Tokyo"
+        assert events[2]["Result"] == "Hello Tokyo"
+
+    async def test_input_hidden_with_show_input_false(self, frame: Frame) -> None:
+        """Input is shown by default (as in Azure) and hidden with showInput=false."""
+        front_end, client, _, _ = frame
+        instance_id = await client.start_new("Hello", None, {"secret": "x"})
+        assert (await client.get_status(instance_id, show_input=True)).input_ == {"secret": "x"}
+        url = links(front_end, client, instance_id)["statusQueryGetUri"]
+        _, _, body = await call("GET", url + "&showInput=false")
+        assert body["input"] is None
+        _, _, body = await call("GET", url)
+        assert body["input"] == {"secret": "x"}
+
+    async def test_status_by_filters(self, frame: Frame) -> None:
+        """Runtime status and creation time filters select the matching instances."""
+        _, client, fake, _ = frame
+        first = await client.start_new("Hello", "first", None)
+        second = await client.start_new("Hello", "second", None)
+        third = await client.start_new("Hello", "third", None)
+        fake.run(second)
+        fake.finish(third, "done")
+        running = await client.get_status_by(
+            runtime_status=[OrchestrationRuntimeStatus.Running,
+                            OrchestrationRuntimeStatus.Pending])
+        assert [s.instance_id for s in running] == [first, second]
+        later = await client.get_status_by(created_time_from=T0 + timedelta(minutes=2))
+        assert [s.instance_id for s in later] == [second, third]
+        window = await client.get_status_by(created_time_from=T0 + timedelta(minutes=2),
+                                            created_time_to=T0 + timedelta(minutes=2))
+        assert [s.instance_id for s in window] == [second]
+
+    async def test_status_all(self, frame: Frame) -> None:
+        """get_status_all lists every instance, oldest first, inputs included."""
+        _, client, _, _ = frame
+        ids = [await client.start_new("Hello", None, n) for n in range(3)]
+        statuses = await client.get_status_all()
+        assert [s.instance_id for s in statuses] == ids
+        assert [s.input_ for s in statuses] == [0, 1, 2]
+
+    async def test_query_pages_with_top(self, frame: Frame) -> None:
+        """``top`` pages the list; the continuation header fetches the next page."""
+        front_end, client, _, keys = frame
+        ids = [await client.start_new("Hello", None, None) for _ in range(3)]
+        url = f"{front_end.base_url}/runtime/webhooks/durabletask/instances/"
+        status, headers, page = await call("GET", url, params={"code": keys.system_key,
+                                                               "top": "2"})
+        assert status == 200 and [s["instanceId"] for s in page] == ids[:2]
+        token = headers["x-ms-continuation-token"]
+        _, headers, page = await call("GET", url, params={"code": keys.system_key, "top": "2"},
+                                      headers={"x-ms-continuation-token": token})
+        assert [s["instanceId"] for s in page] == ids[2:]
+        assert "x-ms-continuation-token" not in headers
+
+    async def test_bad_time_filter_is_400(self, frame: Frame) -> None:
+        """A malformed createdTimeFrom is refused rather than silently ignored."""
+        front_end, _, _, keys = frame
+        status, _, body = await call(
+            "GET", f"{front_end.base_url}/runtime/webhooks/durabletask/instances",
+            params={"code": keys.system_key, "createdTimeFrom": "yesterday"})
+        assert status == 400 and "createdTimeFrom" in body["Message"]
+
+
+class TestTerminateAndPurge:
+    """terminate and purge_instance_history."""
+
+    async def test_terminate(self, frame: Frame) -> None:
+        """202 terminates with the reason; an ended instance is 410 (the SDK accepts it)."""
+        _, client, fake, _ = frame
+        instance_id = await client.start_new("Hello", None, None)
+        await client.terminate(instance_id, "customer cancelled & left")
+        assert fake.terminations == [(instance_id, "customer cancelled & left")]
+        assert fake.records[instance_id].runtime_status == RuntimeStatus.TERMINATED
+        await client.terminate(instance_id, "again")
+        assert len(fake.terminations) == 1
+
+    async def test_terminate_unknown_raises(self, frame: Frame) -> None:
+        """404 becomes the SDK's 'No instance' exception."""
+        _, client, _, _ = frame
+        with pytest.raises(Exception, match="No instance with ID 'nope' found"):
+            await client.terminate("nope", "why")
+
+    async def test_purge(self, frame: Frame) -> None:
+        """An ended instance is purged (1), an unknown one gives 0, a running one 412."""
+        _, client, fake, _ = frame
+        instance_id = await client.start_new("Hello", None, None)
+        with pytest.raises(Exception, match="412"):
+            await client.purge_instance_history(instance_id)
+        fake.finish(instance_id, None)
+        assert (await client.purge_instance_history(instance_id)).instances_deleted == 1
+        assert instance_id not in fake.records
+        assert (await client.purge_instance_history(instance_id)).instances_deleted == 0
+
+    async def test_purge_by_filter(self, frame: Frame) -> None:
+        """Purging by filter removes the ended instances created in the window."""
+        _, client, fake, _ = frame
+        kept = await client.start_new("Hello", None, None)
+        gone = await client.start_new("Hello", None, None)
+        fake.finish(gone, None)
+        result = await client.purge_instance_history_by(created_time_from=T0)
+        assert result.instances_deleted == 1
+        assert set(fake.records) == {kept}
+
+
+class TestCheckStatusUrls:
+    """The URLs create_check_status_response returns, used as returned."""
+
+    async def test_urls_work_with_the_system_key(self, frame: Frame) -> None:
+        """Status, raise event, terminate and purge all work from the returned links."""
+        front_end, client, fake, _ = frame
+        instance_id = await client.start_new("Hello", None, {"city": "Rome"})
+        urls = links(front_end, client, instance_id)
+        status, _, body = await call("GET", urls["statusQueryGetUri"])
+        assert (status, body["input"]) == (202, {"city": "Rome"})
+        status, _, _ = await call("POST", urls["sendEventPostUri"].replace(
+            "{eventName}", "Approval"), json={"ok": 1})
+        assert status == 202 and json.loads(fake.events[0].data_text or "") == {"ok": 1}
+        status, _, _ = await call("POST", urls["terminatePostUri"].replace("{text}", "stop"))
+        assert status == 202 and fake.terminations == [(instance_id, "stop")]
+        status, _, body = await call("DELETE", urls["purgeHistoryDeleteUri"])
+        assert (status, body) == (200, {"instancesDeleted": 1})
+
+    async def test_urls_need_the_key(self, frame: Frame) -> None:
+        """Without code=, or with the function key, every management URL is 401."""
+        front_end, client, fake, keys = frame
+        instance_id = await client.start_new("Hello", None, None)
+        urls = links(front_end, client, instance_id)
+        for name, method in [("statusQueryGetUri", "GET"), ("sendEventPostUri", "POST"),
+                             ("terminatePostUri", "POST"), ("purgeHistoryDeleteUri", "DELETE")]:
+            bare = urls[name].split("?")[0].replace("{eventName}", "E")
+            assert (await call(method, bare, json={}))[0] == 401, name
+            assert (await call(method, bare, json={},
+                               params={"code": keys.function_key}))[0] == 401, name
+        assert fake.events == [] and fake.terminations == []
+        assert instance_id in fake.records
+
+    async def test_master_key_header_opens_management(self, frame: Frame) -> None:
+        """The master key in x-functions-key is accepted too."""
+        front_end, client, _, keys = frame
+        instance_id = await client.start_new("Hello", None, None)
+        bare = links(front_end, client, instance_id)["statusQueryGetUri"].split("?")[0]
+        status, _, _ = await call("GET", bare, headers={"x-functions-key": keys.master_key})
+        assert status == 202
+
+    async def test_unknown_management_route_still_needs_a_key(self, frame: Frame) -> None:
+        """Even a path that does not exist is 401 without a key, 404 with one."""
+        front_end, _, _, keys = frame
+        url = f"{front_end.base_url}/runtime/webhooks/durabletask/nothing"
+        assert (await call("GET", url))[0] == 401
+        assert (await call("GET", url, params={"code": keys.system_key}))[0] == 404
+
+    async def test_unsupported_operations_are_501(self, frame: Frame) -> None:
+        """Rewind/suspend/resume/restart and entities answer 501, not a misleading 404."""
+        front_end, client, _, _ = frame
+        instance_id = await client.start_new("Hello", None, None)
+        urls = links(front_end, client, instance_id)
+        for name in ("suspendPostUri", "resumePostUri", "restartPostUri"):
+            assert (await call("POST", urls[name].replace("{text}", "x")))[0] == 501, name
+
+
+class TestServiceFailures:
+    """Failures inside the durable service."""
+
+    @pytest.mark.parametrize(("error", "expected"), [
+        (StorageUnavailable("table down"), 503), (RuntimeError("bug: secret detail"), 500)])
+    async def test_service_errors_answer_json(self, frame: Frame, error: Exception,
+                                              expected: int) -> None:
+        """Storage outages are 503, anything else 500; both JSON and without internals."""
+        front_end, client, fake, _ = frame
+        instance_id = await client.start_new("Hello", None, None)
+        url = links(front_end, client, instance_id)["statusQueryGetUri"]
+
+        async def failing(instance_id: str) -> None:
+            raise error
+
+        fake.get_instance = failing  # type: ignore[method-assign,assignment]
+        status, headers, body = await call("GET", url)
+        assert status == expected
+        assert headers["Content-Type"].startswith("application/json")
+        assert "secret detail" not in json.dumps(body)
