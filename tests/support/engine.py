@@ -19,14 +19,10 @@ from typing import Any
 
 import azure.functions as func
 
-from devhost.app.loader import import_state_kept
 from devhost.engine.activities import run_activity
 from devhost.engine.executor import Episodes
 from devhost.engine.protocol import SCHEDULING_EVENTS, EventType
 from devhost.taskhub.base import Commit, TaskHub
-
-__all__ = ["import_state_kept"]  # re-exported: the engine tests take it from here
-
 
 COMPLETION_OF = {
     EventType.TASK_COMPLETED: ("TaskScheduledId", EventType.TASK_SCHEDULED),

@@ -5,13 +5,13 @@ from typing import Any
 
 import pytest
 
+from devhost.app.loader import import_state_kept
 from devhost.clock import VirtualClock
 from devhost.engine.runtime import DurableRuntime
 from devhost.taskhub.memory import MemoryTaskHub
 from tests.support import SAMPLES_DIR
 from tests.support.engine import (
     Crank,
-    import_state_kept,
     import_under_unique_name,
     index_module,
 )

@@ -7,13 +7,13 @@ from collections.abc import AsyncIterator, Iterator
 import pytest
 
 from constants import APPROVAL_EVENT, ORDER_ORCHESTRATOR
-from devhost.app.loader import load_app
+from devhost.app.loader import import_state_kept, load_app
 from devhost.engine.protocol import EventType
 from devhost.engine.runtime import DurableRuntime
 from devhost.taskhub.base import RuntimeStatus
 from fcm_emulator import FcmEmulator
 from tests.support import APP_DIR
-from tests.support.engine import assert_durable_shape, history_has, import_state_kept
+from tests.support.engine import assert_durable_shape, history_has
 
 ORDER_APP_DIR = APP_DIR
 TOKEN = "device-token-engine"
