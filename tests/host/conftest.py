@@ -1,20 +1,25 @@
-"""Fixtures for the host tests: tiny app folders, a fake durable service, a running front end."""
+"""Fixtures for the host tests: tiny app folders, served on a real durable runtime."""
 
 from __future__ import annotations
 
 import sys
 import textwrap
 from collections.abc import AsyncIterator, Iterator
+from contextlib import AsyncExitStack
 from pathlib import Path
 
 import pytest
 
-from devhost.app.loader import load_app
-from devhost.app.settings import load_settings
 from devhost.http.keys import HostKeys
 from devhost.http.server import HttpFrontEnd
-from tests.host.host_fakes import FakeDurableService
-from tests.support.front_end import SAMPLE_APP, AppWriter, FrontEndStarter
+from tests.support.front_end import (
+    SAMPLE_APP,
+    AppServer,
+    AppWriter,
+    FrontEndStarter,
+    ServedApp,
+    served_app,
+)
 
 
 @pytest.fixture(autouse=True)
@@ -47,31 +52,35 @@ def write_app(tmp_path: Path) -> AppWriter:
 
 
 @pytest.fixture
-def fake_service() -> FakeDurableService:
-    """A fresh in-memory durable service."""
-    return FakeDurableService()
+async def serve_app() -> AsyncIterator[AppServer]:
+    """Serve app folders (``serve_app(folder, keys=None, **options)``), each on its own
+    durable runtime; all are stopped after the test."""
+    async with AsyncExitStack() as stack:
+
+        async def serve(app_dir: Path, keys: HostKeys | None = None,
+                        **options: object) -> ServedApp:
+            return await stack.enter_async_context(served_app(app_dir, keys, **options))
+
+        yield serve
 
 
 @pytest.fixture
-async def start_front_end(fake_service: FakeDurableService
-                          ) -> AsyncIterator[FrontEndStarter]:
-    """Start front ends on free loopback ports; all are stopped after the test."""
-    started: list[HttpFrontEnd] = []
+def start_front_end(serve_app: AppServer) -> FrontEndStarter:
+    """Serve app folders as ``serve_app`` does; returns just the front end."""
 
     async def start(app_dir: Path, **options: object) -> HttpFrontEnd:
-        settings = load_settings(app_dir, environ={})
-        front_end = HttpFrontEnd(load_app(app_dir), fake_service,
-                                 HostKeys.load(app_dir), settings, port=0, **options)
-        await front_end.start()
-        started.append(front_end)
-        return front_end
+        return (await serve_app(app_dir, **options)).front_end
 
-    yield start
-    for front_end in started:
-        await front_end.stop()
+    return start
 
 
 @pytest.fixture
-async def sample(write_app: AppWriter, start_front_end: FrontEndStarter) -> HttpFrontEnd:
-    """The sample app served on a free port."""
-    return await start_front_end(write_app(SAMPLE_APP))
+async def served_sample(write_app: AppWriter, serve_app: AppServer) -> ServedApp:
+    """The sample app served on a free port, with its running durable runtime."""
+    return await serve_app(write_app(SAMPLE_APP))
+
+
+@pytest.fixture
+def sample(served_sample: ServedApp) -> HttpFrontEnd:
+    """The sample app's front end."""
+    return served_sample.front_end

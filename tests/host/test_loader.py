@@ -54,7 +54,7 @@ def test_sample_app_details(write_app: AppWriter) -> None:
     assert by_name["echo"].is_async is False
     assert by_name["async_echo"].is_async is True
     assert by_name["start"].client_param == "client"
-    assert set(index.orchestrators) == {"Hello"}
+    assert set(index.orchestrators) == {"Hello", "AwaitApproval", "Echo", "Fail"}
     assert index.activities["SayHello"].input_param == "city"
 
 

@@ -12,9 +12,15 @@ from devhost.app.loader import load_app
 from devhost.app.settings import load_settings
 from devhost.http.keys import HostKeys
 from devhost.http.server import HttpFrontEnd
-from tests.host.host_fakes import FakeDurableService
+from devhost.taskhub.base import RuntimeStatus
 from tests.support import APP_DIR
-from tests.support.front_end import SAMPLE_APP, AppWriter, FrontEndStarter
+from tests.support.front_end import (
+    SAMPLE_APP,
+    AppServer,
+    AppWriter,
+    FrontEndStarter,
+    ServedApp,
+)
 
 ORDER_APP = APP_DIR
 
@@ -182,14 +188,17 @@ async def test_route_prefix_from_host_json(write_app: AppWriter,
     assert (await call("GET", f"{root.base_url}/open"))[0] == 200
 
 
-async def test_starter_gets_a_working_durable_client(sample: HttpFrontEnd,
-                                                     fake_service: FakeDurableService) -> None:
-    """A durableClient function receives binding JSON the SDK can use end to end."""
+async def test_starter_gets_a_working_durable_client(served_sample: ServedApp) -> None:
+    """A durableClient function receives binding JSON the SDK can use end to end: the
+    instance it starts runs to completion."""
+    sample = served_sample.front_end
     status, headers, body = await call("POST", f"{sample.base_url}/api/start/Hello",
                                        json={"city": "Tokyo"})
     assert status == 202
-    record = fake_service.records[body["id"]]
+    record = await served_sample.client.wait_for(body["id"])
     assert (record.name, json.loads(record.input or "")) == ("Hello", {"city": "Tokyo"})
+    assert record.runtime_status == RuntimeStatus.COMPLETED
+    assert json.loads(record.output or "") == "Hello {'city': 'Tokyo'}"
     assert headers["Location"] == body["statusQueryGetUri"]
     assert body["statusQueryGetUri"].startswith(f"{sample.base_url}/runtime/webhooks/")
 
@@ -200,43 +209,39 @@ async def test_starter_failure_inside_sdk_is_500(sample: HttpFrontEnd) -> None:
     assert (status, body["function"]) == (500, "start")
 
 
-async def test_stop_is_idempotent(write_app: AppWriter, fake_service: FakeDurableService
-                                  ) -> None:
+async def test_stop_is_idempotent(write_app: AppWriter, serve_app: AppServer) -> None:
     """stop() twice is harmless, and the port is free afterwards."""
     folder = write_app(SAMPLE_APP)
-    front_end = HttpFrontEnd(load_app(folder), fake_service, HostKeys.load(folder),
-                             load_settings(folder, environ={}), port=0)
-    await front_end.start()
+    served = await serve_app(folder)  # stopped once more when the test ends
+    front_end = served.front_end
     port = front_end.port
     await front_end.stop()
     await front_end.stop()
-    again = HttpFrontEnd(load_app(folder), fake_service, HostKeys.load(folder),
+    again = HttpFrontEnd(load_app(folder), served.client, HostKeys.load(folder),
                          load_settings(folder, environ={}), port=port)
     await again.start()
     await again.stop()
 
 
-async def test_order_app_places_and_reads_an_order(fake_service: FakeDurableService) -> None:
+async def test_order_app_places_and_reads_an_order(serve_app: AppServer) -> None:
     """The real order app runs unchanged: place an order, retry it, read its status."""
-    order_app = ORDER_APP
-    fake_service.orchestrators.add("OrderOrchestrator")
-    front_end = HttpFrontEnd(load_app(order_app), fake_service, HostKeys("fn", "m", "s"),
-                             load_settings(order_app, environ={}), port=0)
-    await front_end.start()
-    try:
-        order = {"orderId": "order-0001", "regId": "device-1",
-                 "items": [{"name": "pizza", "quantity": 2}]}
-        status, _, body = await call("POST", f"{front_end.base_url}/api/orders", json=order)
-        assert status == 202, body
-        assert body["statusUrl"] == f"{front_end.base_url}/api/orders/order-0001"
-        record = fake_service.records["order-0001"]
-        assert record.name == "OrderOrchestrator"
-        assert json.loads(record.input or "")["items"] == [{"name": "pizza", "quantity": 2}]
-        retried, _, _ = await call("POST", f"{front_end.base_url}/api/orders", json=order)
-        assert retried == 200
-        status, _, body = await call("GET", body["statusUrl"])
-        assert (status, body["orderId"]) == (200, "order-0001")
-        approve = f"{front_end.base_url}/api/orders/order-0001/approve"
-        assert (await call("POST", approve, json={"approved": True}))[0] == 401
-    finally:
-        await front_end.stop()
+    served = await serve_app(ORDER_APP, HostKeys("fn", "m", "s"))
+    # The order stays Pending: this reads what the routes stored, not the order's journey
+    # (whose pushes and backend delays the app tests cover).
+    served.hub.hold_episodes()
+    front_end = served.front_end
+    order = {"orderId": "order-0001", "regId": "device-1",
+             "items": [{"name": "pizza", "quantity": 2}]}
+    status, _, body = await call("POST", f"{front_end.base_url}/api/orders", json=order)
+    assert status == 202, body
+    assert body["statusUrl"] == f"{front_end.base_url}/api/orders/order-0001"
+    record = await served.client.get_instance("order-0001")
+    assert record is not None and record.name == "OrderOrchestrator"
+    assert json.loads(record.input or "")["items"] == [{"name": "pizza", "quantity": 2}]
+    retried, _, _ = await call("POST", f"{front_end.base_url}/api/orders", json=order)
+    assert retried == 200
+    status, _, body = await call("GET", body["statusUrl"])
+    assert (status, body["orderId"]) == (200, "order-0001")
+    approve = f"{front_end.base_url}/api/orders/order-0001/approve"
+    assert (await call("POST", approve, json={"approved": True}))[0] == 401
+    assert [r.instance_id for r in await served.client.query()] == ["order-0001"]

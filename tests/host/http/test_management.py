@@ -10,24 +10,40 @@ import azure.functions as func
 import pytest
 from azure.durable_functions import DurableOrchestrationClient, OrchestrationRuntimeStatus
 
+from devhost.engine.protocol import EventType
 from devhost.errors import StorageUnavailable
 from devhost.http.keys import HostKeys
 from devhost.http.server import HttpFrontEnd
-from devhost.taskhub.base import RuntimeStatus
-from tests.host.host_fakes import T0, FakeDurableService
-from tests.support.front_end import SAMPLE_APP, AppWriter, FrontEndStarter
+from devhost.taskhub.base import InstanceRecord, Message, RuntimeStatus
+from tests.support.engine import of_kind
+from tests.support.front_end import CLOCK_START, ServedApp
 
-Frame = tuple[HttpFrontEnd, DurableOrchestrationClient, FakeDurableService, HostKeys]
+Frame = tuple[HttpFrontEnd, DurableOrchestrationClient, ServedApp, HostKeys]
 
 
 @pytest.fixture
-async def frame(write_app: AppWriter, start_front_end: FrontEndStarter,
-                fake_service: FakeDurableService) -> Frame:
-    """A running front end, an SDK client built from its binding JSON, the fake, the keys."""
-    folder = write_app(SAMPLE_APP)
-    front_end = await start_front_end(folder)
+def frame(served_sample: ServedApp) -> Frame:
+    """A running front end, an SDK client built from its binding JSON, the served sample
+    (its durable runtime and task hub), the keys."""
+    front_end = served_sample.front_end
     client = DurableOrchestrationClient(front_end.client_binding_json())
-    return front_end, client, fake_service, HostKeys.load(folder)
+    return front_end, client, served_sample, served_sample.keys
+
+
+def running(record: InstanceRecord) -> bool:
+    """A ``wait_for`` condition: the first episode ran and the instance waits."""
+    return record.runtime_status == RuntimeStatus.RUNNING
+
+
+def decoded(text: str | None) -> Any:
+    """The value of JSON text (None stays None)."""
+    return None if text is None else json.loads(text)
+
+
+async def raised(served: ServedApp, instance_id: str) -> list[tuple[str, Any]]:
+    """The EventRaised events in the instance's history: (name, data value)."""
+    history = await served.client.get_history(instance_id)
+    return [(e["Name"], decoded(e["Input"])) for e in of_kind(history, EventType.EVENT_RAISED)]
 
 
 async def call(method: str, url: str, **kwargs: Any) -> tuple[int, Any, Any]:
@@ -105,29 +121,40 @@ class TestStart:
     """start_new."""
 
     async def test_start_new_passes_the_input_as_json_text(self, frame: Frame) -> None:
-        """The SDK's double-encoded input arrives as the input's own JSON text."""
-        _, client, fake, _ = frame
-        instance_id = await client.start_new("Hello", None, {"city": "Tokyo", "n": [1, 2]})
-        record = fake.records[instance_id]
-        assert record.name == "Hello"
+        """The SDK's double-encoded input arrives as the input's own JSON text, and the
+        orchestrator gets that value."""
+        _, client, served, _ = frame
+        instance_id = await client.start_new("Echo", None, {"city": "Tokyo", "n": [1, 2]})
+        record = await served.client.wait_for(instance_id)
+        assert record.name == "Echo"
         assert json.loads(record.input or "") == {"city": "Tokyo", "n": [1, 2]}
+        assert record.runtime_status == RuntimeStatus.COMPLETED
+        assert json.loads(record.output or "") == {"city": "Tokyo", "n": [1, 2]}
 
     @pytest.mark.parametrize("value", ["Tokyo", 42, [1, "x"], None, "{\"not\": \"parsed\"}"])
     async def test_start_new_input_round_trips(self, frame: Frame, value: Any) -> None:
-        """Strings, numbers, lists and None reach the service as JSON of the same value."""
-        _, client, fake, _ = frame
-        instance_id = await client.start_new("Hello", None, value)
-        stored = fake.records[instance_id].input
-        assert (None if stored is None else json.loads(stored)) == value
+        """Strings, numbers, lists and None reach the instance as JSON of the same value,
+        and the orchestrator gets that value back."""
+        _, client, served, _ = frame
+        instance_id = await client.start_new("Echo", None, value)
+        record = await served.client.wait_for(instance_id)
+        assert decoded(record.input) == value
+        assert record.runtime_status == RuntimeStatus.COMPLETED
+        assert decoded(record.output) == value
 
     async def test_start_with_id_and_conflict(self, frame: Frame) -> None:
-        """An explicit id is used; starting it again while it runs is refused (409)."""
-        _, client, fake, _ = frame
-        assert await client.start_new("Hello", "order-1", None) == "order-1"
+        """An explicit id is used; starting it again while it runs is refused (409), and
+        once it ended the id starts a new instance."""
+        _, client, served, _ = frame
+        assert await client.start_new("AwaitApproval", "order-1", None) == "order-1"
         with pytest.raises(Exception, match="already exists"):
-            await client.start_new("Hello", "order-1", None)
-        fake.finish("order-1", "done")
-        assert await client.start_new("Hello", "order-1", None) == "order-1"
+            await client.start_new("AwaitApproval", "order-1", None)
+        await served.client.raise_event("order-1", "Approval", '"done"')
+        first = await served.client.wait_for("order-1")
+        assert (first.runtime_status, first.output) == (RuntimeStatus.COMPLETED, '"done"')
+        assert await client.start_new("AwaitApproval", "order-1", None) == "order-1"
+        again = await served.client.wait_for("order-1", running)
+        assert again.execution_id != first.execution_id and again.output is None
 
     async def test_unknown_orchestrator_message(self, frame: Frame) -> None:
         """An unknown name is a 400 whose ExceptionMessage the SDK raises."""
@@ -145,31 +172,24 @@ class TestStart:
 
     async def test_creation_url_starts_with_plain_json(self, frame: Frame) -> None:
         """The public creation URL takes a plain JSON body and answers 202 + links."""
-        front_end, _, fake, _ = frame
+        front_end, _, served, _ = frame
         url = json.loads(front_end.client_binding_json())["creationUrls"][
             "createNewInstancePostUri"].replace("{functionName}[/{instanceId}]", "Hello/x-1")
         status, headers, body = await call("POST", url, json={"city": "Oslo"})
         assert status == 202
         assert body["id"] == "x-1"
         assert headers["Location"] == body["statusQueryGetUri"]
-        assert json.loads(fake.records["x-1"].input or "") == {"city": "Oslo"}
+        record = await served.client.get_instance("x-1")
+        assert record is not None and record.name == "Hello"
+        assert json.loads(record.input or "") == {"city": "Oslo"}
 
     async def test_create_and_wait_returns_output(self, frame: Frame) -> None:
         """With timeout and pollingInterval, an ended instance's output comes back (200)."""
-        front_end, _, fake, keys = frame
-        fake.orchestrators.add("Quick")
-        original = fake.start_new
-
-        async def start_and_finish(name: str, instance_id: str | None,
-                                   input_text: str | None) -> str:
-            new_id = await original(name, instance_id, input_text)
-            fake.finish(new_id, {"ok": True})
-            return new_id
-
-        fake.start_new = start_and_finish  # type: ignore[method-assign]
+        front_end, _, _, keys = frame
         status, _, body = await call(
-            "POST", f"{front_end.base_url}/runtime/webhooks/durabletask/orchestrators/Quick",
-            params={"code": keys.system_key, "timeout": "5", "pollingInterval": "0.01"})
+            "POST", f"{front_end.base_url}/runtime/webhooks/durabletask/orchestrators/Echo",
+            params={"code": keys.system_key, "timeout": "5", "pollingInterval": "0.01"},
+            json={"ok": True})
         assert (status, body) == (200, {"ok": True})
 
 
@@ -177,14 +197,17 @@ class TestRaiseEvent:
     """raise_event."""
 
     async def test_raise_event_accepted(self, frame: Frame) -> None:
-        """202: the service gets the event with the JSON the SDK sent (a JSON string)."""
-        _, client, fake, _ = frame
-        instance_id = await client.start_new("Hello", None, None)
+        """202: the instance gets the event with the JSON the SDK sent (a JSON string) and
+        completes with it."""
+        _, client, served, _ = frame
+        instance_id = await client.start_new("AwaitApproval", None, None)
         await client.raise_event(instance_id, "Approval", {"approved": True})
-        (event,) = fake.events
-        assert (event.instance_id, event.name) == (instance_id, "Approval")
+        record = await served.client.wait_for(instance_id)
         # The SDK encodes twice; like Azure, the orchestrator then receives a string.
-        assert json.loads(json.loads(event.data_text or "")) == {"approved": True}
+        sent = json.dumps({"approved": True})
+        assert await raised(served, instance_id) == [("Approval", sent)]
+        assert record.runtime_status == RuntimeStatus.COMPLETED
+        assert json.loads(record.output or "") == sent
 
     async def test_raise_event_unknown_instance(self, frame: Frame) -> None:
         """404 becomes the SDK's 'No instance' exception."""
@@ -192,27 +215,45 @@ class TestRaiseEvent:
         with pytest.raises(Exception, match="No instance with ID nope found"):
             await client.raise_event("nope", "Approval", {})
 
-    async def test_raise_event_ended_instance(self, frame: Frame) -> None:
-        """410 becomes the SDK's 'is gone' exception and nothing is delivered."""
-        _, client, fake, _ = frame
-        instance_id = await client.start_new("Hello", None, None)
-        fake.finish(instance_id, None)
+    async def test_raise_event_ended_instance(self, frame: Frame,
+                                              monkeypatch: pytest.MonkeyPatch) -> None:
+        """410 becomes the SDK's 'is gone' exception and nothing is sent to the instance."""
+        _, client, served, _ = frame
+        instance_id = await client.start_new("Echo", None, "done")
+        ended = await served.client.wait_for(instance_id)
+        history = await served.client.get_history(instance_id)
+        sent: list[Message] = []
+        send = served.hub.send
+
+        async def recorded_send(messages: list[Message]) -> None:
+            sent.extend(messages)
+            await send(messages)
+
+        monkeypatch.setattr(served.hub, "send", recorded_send)
         with pytest.raises(Exception, match="is gone"):
             await client.raise_event(instance_id, "Approval", {})
-        assert fake.events == []
+        assert sent == []
+        assert await served.client.get_instance(instance_id) == ended
+        assert await served.client.get_history(instance_id) == history
 
     @pytest.mark.parametrize(("content_type", "data"), [
         ("text/plain", b'{"a": 1}'), ("application/json", b"{not json")])
     async def test_raise_event_needs_json(self, frame: Frame, content_type: str,
                                           data: bytes) -> None:
-        """A non-JSON content type or body is a 400 and nothing is delivered."""
-        front_end, client, fake, _ = frame
-        instance_id = await client.start_new("Hello", None, None)
+        """A non-JSON content type or body is a 400 and nothing is delivered: the next good
+        event is the only one the instance gets."""
+        front_end, client, served, _ = frame
+        instance_id = await client.start_new("AwaitApproval", None, None)
+        await served.client.wait_for(instance_id, running)
         url = links(front_end, client, instance_id)["sendEventPostUri"].replace(
             "{eventName}", "Approval")
         status, _, _ = await call("POST", url, data=data, headers={"Content-Type": content_type})
         assert status == 400
-        assert fake.events == []
+        assert (await call("POST", url, json="good"))[0] == 202
+        record = await served.client.wait_for(instance_id)
+        assert (record.runtime_status, decoded(record.output)) == (RuntimeStatus.COMPLETED,
+                                                                   "good")
+        assert await raised(served, instance_id) == [("Approval", "good")]
 
 
 class TestStatus:
@@ -220,15 +261,16 @@ class TestStatus:
 
     async def test_status_of_running_instance(self, frame: Frame) -> None:
         """JSON values for input and custom status, times parsed, status Running."""
-        _, client, fake, _ = frame
-        instance_id = await client.start_new("Hello", None, {"city": "Tokyo"})
-        fake.run(instance_id, custom_status={"stage": "cooking"})
+        _, client, served, _ = frame
+        await served.runtime.advance(minutes=1)
+        instance_id = await client.start_new("AwaitApproval", None, {"city": "Tokyo"})
+        await served.client.wait_for(instance_id, running)
         status = await client.get_status(instance_id)
         assert status.runtime_status == OrchestrationRuntimeStatus.Running
-        assert (status.name, status.instance_id) == ("Hello", instance_id)
+        assert (status.name, status.instance_id) == ("AwaitApproval", instance_id)
         assert status.input_ == {"city": "Tokyo"}
         assert status.custom_status == {"stage": "cooking"}
-        assert status.created_time == T0 + timedelta(minutes=1)
+        assert status.created_time == CLOCK_START + timedelta(minutes=1)
         assert status.output is None
 
     async def test_status_of_unknown_instance_is_falsy(self, frame: Frame) -> None:
@@ -237,53 +279,72 @@ class TestStatus:
         assert not await client.get_status("missing")
 
     async def test_status_codes(self, frame: Frame) -> None:
-        """202 with Location while running, 200 once ended, 404 unknown; ISO Z times."""
-        front_end, client, fake, _ = frame
-        instance_id = await client.start_new("Hello", None, None)
+        """202 with Location while pending or running, 200 once ended, 404 unknown; ISO Z
+        times."""
+        front_end, client, served, _ = frame
+        served.hub.hold_episodes()  # Pending until released
+        await served.runtime.advance(minutes=1)
+        instance_id = await client.start_new("AwaitApproval", None, None)
         url = links(front_end, client, instance_id)["statusQueryGetUri"]
         status, headers, body = await call("GET", url)
         assert (status, body["runtimeStatus"]) == (202, "Pending")
         assert headers["Location"] == url and headers["Retry-After"] == "5"
         assert body["createdTime"] == "2024-05-01T12:01:00Z"
-        fake.finish(instance_id, ["a", 1])
+        served.hub.release_episodes()
+        await served.client.wait_for(instance_id, running)
+        status, headers, body = await call("GET", url)
+        assert (status, body["runtimeStatus"]) == (202, "Running")
+        assert headers["Location"] == url and headers["Retry-After"] == "5"
+        event_url = links(front_end, client, instance_id)["sendEventPostUri"]
+        assert (await call("POST", event_url.replace("{eventName}", "Approval"),
+                           json=["a", 1]))[0] == 202
+        await served.client.wait_for(instance_id)
         status, headers, body = await call("GET", url)
         assert (status, body["output"], body["runtimeStatus"]) == (200, ["a", 1], "Completed")
         assert "Location" not in headers
         status, _, _ = await call("GET", url.replace(instance_id, "unknown-id"))
         assert status == 404
 
-    @pytest.mark.parametrize("ended", [RuntimeStatus.FAILED, RuntimeStatus.TERMINATED])
-    async def test_failed_and_terminated_are_200(self, frame: Frame,
-                                                 ended: RuntimeStatus) -> None:
+    @pytest.mark.parametrize(("ended", "output"), [
+        (RuntimeStatus.FAILED, "Orchestrator function 'Fail' failed: RuntimeError: it broke"),
+        (RuntimeStatus.TERMINATED, "it broke")])
+    async def test_failed_and_terminated_are_200(self, frame: Frame, ended: RuntimeStatus,
+                                                 output: str) -> None:
         """Failed and Terminated count as ended: 200 (500 for Failed only when asked)."""
-        front_end, client, fake, _ = frame
-        instance_id = await client.start_new("Hello", None, None)
-        fake.finish(instance_id, "it broke", ended)
+        front_end, client, served, _ = frame
+        if ended == RuntimeStatus.FAILED:  # Fail raises its input
+            instance_id = await client.start_new("Fail", None, "it broke")
+        else:
+            instance_id = await client.start_new("AwaitApproval", None, None)
+            await client.terminate(instance_id, "it broke")
+        assert (await served.client.wait_for(instance_id)).runtime_status == ended
         url = links(front_end, client, instance_id)["statusQueryGetUri"]
         assert (await call("GET", url))[0] == 200
         asked = (await call("GET", url + "&returnInternalServerErrorOnFailure=true"))[0]
         assert asked == (500 if ended == RuntimeStatus.FAILED else 200)
         status = await client.get_status(instance_id)
         assert status.runtime_status == OrchestrationRuntimeStatus(ended.value)
-        assert status.output == "it broke"
+        assert status.output == output
 
     async def test_history_only_when_asked(self, frame: Frame) -> None:
         """historyEvents appear with show_history; results only with show_history_output."""
-        _, client, fake, _ = frame
+        _, client, served, _ = frame
         instance_id = await client.start_new("Hello", None, "Tokyo")
-        fake.run(instance_id)
+        await served.client.wait_for(instance_id)
         plain = await client.get_status(instance_id)
         assert not hasattr(plain, "historyEvents")
         with_history = await client.get_status(instance_id, show_history=True)
         events = with_history.historyEvents  # type: ignore[attr-defined]
         assert [e["EventType"] for e in events] == [
-            "ExecutionStarted", "TaskScheduled", "TaskCompleted"]
+            "ExecutionStarted", "TaskScheduled", "TaskCompleted", "ExecutionCompleted"]
         assert events[1]["FunctionName"] == "SayHello"
         assert all("Result" not in e and "Input" not in e for e in events)
         full = await client.get_status(instance_id, show_history=True, show_history_output=True)
         events = full.historyEvents  # type: ignore[attr-defined]
         assert events[0]["Input"] == "Tokyo"
+        assert events[1]["Input"] == "Tokyo"
         assert events[2]["Result"] == "Hello Tokyo"
+        assert events[3]["Result"] == "Hello Tokyo"
 
     async def test_input_hidden_with_show_input_false(self, frame: Frame) -> None:
         """Input is shown by default (as in Azure) and hidden with showInput=false."""
@@ -298,34 +359,47 @@ class TestStatus:
 
     async def test_status_by_filters(self, frame: Frame) -> None:
         """Runtime status and creation time filters select the matching instances."""
-        _, client, fake, _ = frame
-        first = await client.start_new("Hello", "first", None)
-        second = await client.start_new("Hello", "second", None)
-        third = await client.start_new("Hello", "third", None)
-        fake.run(second)
-        fake.finish(third, "done")
-        running = await client.get_status_by(
+        _, client, served, _ = frame
+        first = await client.start_new("AwaitApproval", "first", None)
+        await served.runtime.advance(minutes=1)
+        second = await client.start_new("AwaitApproval", "second", None)
+        await served.runtime.advance(minutes=1)
+        third = await client.start_new("Echo", "third", "done")
+        for waiting in (first, second):
+            await served.client.wait_for(waiting, running)
+        await served.client.wait_for(third)
+        live = await client.get_status_by(
             runtime_status=[OrchestrationRuntimeStatus.Running,
                             OrchestrationRuntimeStatus.Pending])
-        assert [s.instance_id for s in running] == [first, second]
-        later = await client.get_status_by(created_time_from=T0 + timedelta(minutes=2))
+        assert [s.instance_id for s in live] == [first, second]
+        completed = await client.get_status_by(
+            runtime_status=[OrchestrationRuntimeStatus.Completed,
+                            OrchestrationRuntimeStatus.Pending])
+        assert [s.instance_id for s in completed] == [third]
+        minute = CLOCK_START + timedelta(minutes=1)
+        later = await client.get_status_by(created_time_from=minute)
         assert [s.instance_id for s in later] == [second, third]
-        window = await client.get_status_by(created_time_from=T0 + timedelta(minutes=2),
-                                            created_time_to=T0 + timedelta(minutes=2))
+        window = await client.get_status_by(created_time_from=minute, created_time_to=minute)
         assert [s.instance_id for s in window] == [second]
 
     async def test_status_all(self, frame: Frame) -> None:
         """get_status_all lists every instance, oldest first, inputs included."""
-        _, client, _, _ = frame
-        ids = [await client.start_new("Hello", None, n) for n in range(3)]
+        _, client, served, _ = frame
+        ids = []
+        for n in range(3):  # a minute apart: oldest first is creation order
+            ids.append(await client.start_new("Echo", None, n))
+            await served.runtime.advance(minutes=1)
         statuses = await client.get_status_all()
         assert [s.instance_id for s in statuses] == ids
         assert [s.input_ for s in statuses] == [0, 1, 2]
 
     async def test_query_pages_with_top(self, frame: Frame) -> None:
         """``top`` pages the list; the continuation header fetches the next page."""
-        front_end, client, _, keys = frame
-        ids = [await client.start_new("Hello", None, None) for _ in range(3)]
+        front_end, client, served, keys = frame
+        ids = []
+        for _ in range(3):  # a minute apart: oldest first is creation order
+            ids.append(await client.start_new("Echo", None, None))
+            await served.runtime.advance(minutes=1)
         url = f"{front_end.base_url}/runtime/webhooks/durabletask/instances/"
         status, headers, page = await call("GET", url, params={"code": keys.system_key,
                                                                "top": "2"})
@@ -350,13 +424,21 @@ class TestTerminateAndPurge:
 
     async def test_terminate(self, frame: Frame) -> None:
         """202 terminates with the reason; an ended instance is 410 (the SDK accepts it)."""
-        _, client, fake, _ = frame
-        instance_id = await client.start_new("Hello", None, None)
+        front_end, client, served, _ = frame
+        instance_id = await client.start_new("AwaitApproval", None, None)
+        await served.client.wait_for(instance_id, running)
         await client.terminate(instance_id, "customer cancelled & left")
-        assert fake.terminations == [(instance_id, "customer cancelled & left")]
-        assert fake.records[instance_id].runtime_status == RuntimeStatus.TERMINATED
+        record = await served.client.wait_for(instance_id)
+        assert record.runtime_status == RuntimeStatus.TERMINATED
+        assert decoded(record.output) == "customer cancelled & left"
+        history = await served.client.get_history(instance_id)
+        (terminated,) = of_kind(history, EventType.EXECUTION_TERMINATED)
+        assert decoded(terminated["Input"]) == "customer cancelled & left"
         await client.terminate(instance_id, "again")
-        assert len(fake.terminations) == 1
+        url = links(front_end, client, instance_id)["terminatePostUri"]
+        assert (await call("POST", url.replace("{text}", "again")))[0] == 410
+        assert await served.client.get_instance(instance_id) == record
+        assert await served.client.get_history(instance_id) == history
 
     async def test_terminate_unknown_raises(self, frame: Frame) -> None:
         """404 becomes the SDK's 'No instance' exception."""
@@ -366,24 +448,28 @@ class TestTerminateAndPurge:
 
     async def test_purge(self, frame: Frame) -> None:
         """An ended instance is purged (1), an unknown one gives 0, a running one 412."""
-        _, client, fake, _ = frame
-        instance_id = await client.start_new("Hello", None, None)
+        _, client, served, _ = frame
+        instance_id = await client.start_new("AwaitApproval", None, None)
         with pytest.raises(Exception, match="412"):
             await client.purge_instance_history(instance_id)
-        fake.finish(instance_id, None)
+        assert await served.client.get_instance(instance_id) is not None
+        await served.client.raise_event(instance_id, "Approval", None)
+        await served.client.wait_for(instance_id)
         assert (await client.purge_instance_history(instance_id)).instances_deleted == 1
-        assert instance_id not in fake.records
+        assert await served.client.get_instance(instance_id) is None
+        assert await served.client.get_history(instance_id) == []
         assert (await client.purge_instance_history(instance_id)).instances_deleted == 0
 
     async def test_purge_by_filter(self, frame: Frame) -> None:
         """Purging by filter removes the ended instances created in the window."""
-        _, client, fake, _ = frame
-        kept = await client.start_new("Hello", None, None)
-        gone = await client.start_new("Hello", None, None)
-        fake.finish(gone, None)
-        result = await client.purge_instance_history_by(created_time_from=T0)
+        _, client, served, _ = frame
+        kept = await client.start_new("AwaitApproval", None, None)
+        gone = await client.start_new("Echo", None, None)
+        await served.client.wait_for(kept, running)
+        await served.client.wait_for(gone)
+        result = await client.purge_instance_history_by(created_time_from=CLOCK_START)
         assert result.instances_deleted == 1
-        assert set(fake.records) == {kept}
+        assert [r.instance_id for r in await served.client.query()] == [kept]
 
 
 class TestCheckStatusUrls:
@@ -391,23 +477,34 @@ class TestCheckStatusUrls:
 
     async def test_urls_work_with_the_system_key(self, frame: Frame) -> None:
         """Status, raise event, terminate and purge all work from the returned links."""
-        front_end, client, fake, _ = frame
-        instance_id = await client.start_new("Hello", None, {"city": "Rome"})
-        urls = links(front_end, client, instance_id)
+        front_end, client, served, _ = frame
+        approved = await client.start_new("AwaitApproval", None, {"city": "Rome"})
+        stopped = await client.start_new("AwaitApproval", None, None)
+        urls = links(front_end, client, approved)
         status, _, body = await call("GET", urls["statusQueryGetUri"])
         assert (status, body["input"]) == (202, {"city": "Rome"})
         status, _, _ = await call("POST", urls["sendEventPostUri"].replace(
             "{eventName}", "Approval"), json={"ok": 1})
-        assert status == 202 and json.loads(fake.events[0].data_text or "") == {"ok": 1}
-        status, _, _ = await call("POST", urls["terminatePostUri"].replace("{text}", "stop"))
-        assert status == 202 and fake.terminations == [(instance_id, "stop")]
+        assert status == 202
+        record = await served.client.wait_for(approved)
+        assert (record.runtime_status, decoded(record.output)) == (RuntimeStatus.COMPLETED,
+                                                                   {"ok": 1})
+        stop_url = links(front_end, client, stopped)["terminatePostUri"]
+        status, _, _ = await call("POST", stop_url.replace("{text}", "stop"))
+        assert status == 202
+        record = await served.client.wait_for(stopped)
+        assert (record.runtime_status, decoded(record.output)) == (RuntimeStatus.TERMINATED,
+                                                                   "stop")
         status, _, body = await call("DELETE", urls["purgeHistoryDeleteUri"])
         assert (status, body) == (200, {"instancesDeleted": 1})
+        assert await served.client.get_instance(approved) is None
 
     async def test_urls_need_the_key(self, frame: Frame) -> None:
-        """Without code=, or with the function key, every management URL is 401."""
-        front_end, client, fake, keys = frame
-        instance_id = await client.start_new("Hello", None, None)
+        """Without code=, or with the function key, every management URL is 401 and does
+        nothing: the instance stays, and the next event is the only one it gets."""
+        front_end, client, served, keys = frame
+        instance_id = await client.start_new("AwaitApproval", None, None)
+        await served.client.wait_for(instance_id, running)
         urls = links(front_end, client, instance_id)
         for name, method in [("statusQueryGetUri", "GET"), ("sendEventPostUri", "POST"),
                              ("terminatePostUri", "POST"), ("purgeHistoryDeleteUri", "DELETE")]:
@@ -415,13 +512,18 @@ class TestCheckStatusUrls:
             assert (await call(method, bare, json={}))[0] == 401, name
             assert (await call(method, bare, json={},
                                params={"code": keys.function_key}))[0] == 401, name
-        assert fake.events == [] and fake.terminations == []
-        assert instance_id in fake.records
+        record = await served.client.get_instance(instance_id)
+        assert record is not None and record.runtime_status == RuntimeStatus.RUNNING
+        await served.client.raise_event(instance_id, "Approval", '"last"')
+        record = await served.client.wait_for(instance_id)
+        assert (record.runtime_status, decoded(record.output)) == (RuntimeStatus.COMPLETED,
+                                                                   "last")
+        assert await raised(served, instance_id) == [("Approval", "last")]
 
     async def test_master_key_header_opens_management(self, frame: Frame) -> None:
         """The master key in x-functions-key is accepted too."""
         front_end, client, _, keys = frame
-        instance_id = await client.start_new("Hello", None, None)
+        instance_id = await client.start_new("AwaitApproval", None, None)
         bare = links(front_end, client, instance_id)["statusQueryGetUri"].split("?")[0]
         status, _, _ = await call("GET", bare, headers={"x-functions-key": keys.master_key})
         assert status == 202
@@ -443,21 +545,23 @@ class TestCheckStatusUrls:
 
 
 class TestServiceFailures:
-    """Failures inside the durable service."""
+    """Failures inside the durable service: its task hub's storage failing under the client."""
 
     @pytest.mark.parametrize(("error", "expected"), [
         (StorageUnavailable("table down"), 503), (RuntimeError("bug: secret detail"), 500)])
     async def test_service_errors_answer_json(self, frame: Frame, error: Exception,
-                                              expected: int) -> None:
+                                              expected: int,
+                                              monkeypatch: pytest.MonkeyPatch) -> None:
         """Storage outages are 503, anything else 500; both JSON and without internals."""
-        front_end, client, fake, _ = frame
-        instance_id = await client.start_new("Hello", None, None)
+        front_end, client, served, _ = frame
+        instance_id = await client.start_new("AwaitApproval", None, None)
+        await served.client.wait_for(instance_id, running)
         url = links(front_end, client, instance_id)["statusQueryGetUri"]
 
         async def failing(instance_id: str) -> None:
             raise error
 
-        fake.get_instance = failing  # type: ignore[method-assign,assignment]
+        monkeypatch.setattr(served.hub, "get_instance", failing)
         status, headers, body = await call("GET", url)
         assert status == expected
         assert headers["Content-Type"].startswith("application/json")
