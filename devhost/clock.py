@@ -7,7 +7,7 @@ run in milliseconds under test.
 from __future__ import annotations
 
 import asyncio
-import contextlib
+import sys
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta, timezone
 from typing import Protocol
@@ -25,6 +25,27 @@ class Clock(Protocol):
         ...
 
 
+async def wait_at_most(seconds: float, waiting: Awaitable[object]) -> bool:
+    """Await ``waiting`` for at most ``seconds``; True when it finished in time.
+
+    A cancel of the caller always propagates: ``asyncio.wait_for`` on Python 3.11 can
+    swallow one that arrives as the wait ends, and a stopping worker then waits out its
+    whole poll.
+    """
+    if sys.version_info >= (3, 11):
+        try:
+            async with asyncio.timeout(max(seconds, 0.0)):
+                await waiting
+        except TimeoutError:
+            return False
+        return True
+    try:
+        await asyncio.wait_for(waiting, max(seconds, 0.0))
+    except asyncio.TimeoutError:
+        return False
+    return True
+
+
 class SystemClock:
     """The machine's clock."""
 
@@ -38,8 +59,7 @@ class SystemClock:
         if wake is None:
             await asyncio.sleep(delay)
             return
-        with contextlib.suppress(asyncio.TimeoutError):
-            await asyncio.wait_for(wake.wait(), timeout=delay)
+        await wait_at_most(delay, wake.wait())
 
 
 class VirtualClock:

@@ -8,12 +8,12 @@ map those errors to answers instead of reading the record themselves first.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import uuid
 from collections.abc import Callable, Collection
 from datetime import datetime
 
+from devhost.clock import wait_at_most
 from devhost.engine.protocol import (
     HistoryEvent,
     event_raised,
@@ -63,8 +63,7 @@ class ChangeSignal:
     async def wait(self, timeout: float) -> None:
         """Return at the next change, or after ``timeout`` seconds."""
         async with self._changed:
-            with contextlib.suppress(asyncio.TimeoutError):
-                await asyncio.wait_for(self._changed.wait(), timeout)
+            await wait_at_most(timeout, self._changed.wait())
 
 
 def start_message(record: InstanceRecord) -> Message:

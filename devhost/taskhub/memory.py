@@ -8,14 +8,13 @@ timers fire when the test advances the clock, not when the wall clock says so.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import copy
 import itertools
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from devhost.clock import Clock, SystemClock, VirtualClock
+from devhost.clock import Clock, SystemClock, VirtualClock, wait_at_most
 from devhost.engine.protocol import HistoryEvent
 from devhost.errors import InstanceExists, LockLost
 from devhost.taskhub.base import (
@@ -107,8 +106,7 @@ class MemoryTaskHub(TaskHub):
             return False
         soonest = self._next_visible_in(pending)
         timeout = min(remaining, MAX_IDLE_POLL_SECONDS if soonest is None else soonest)
-        with contextlib.suppress(asyncio.TimeoutError):
-            await asyncio.wait_for(self._changed.wait(), timeout=max(timeout, 0.001))
+        await wait_at_most(max(timeout, 0.001), self._changed.wait())
         return True
 
     # Instances ---------------------------------------------------------------------------

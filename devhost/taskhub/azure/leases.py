@@ -7,7 +7,6 @@ messages wait in an :class:`Inbox` by instance until that instance is free to le
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import copy
 import itertools
 import math
@@ -15,6 +14,7 @@ from collections import OrderedDict
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from devhost.clock import wait_at_most
 from devhost.engine.protocol import HistoryEvent
 from devhost.taskhub.azure.queues import Received
 from devhost.taskhub.azure.tables import StoredInstance
@@ -172,9 +172,7 @@ class Poller:
 
     async def wait(self, seconds: float) -> None:
         """Wait ``seconds`` or until notified."""
-        pulse = self._pulse
-        with contextlib.suppress(asyncio.TimeoutError):
-            await asyncio.wait_for(pulse.wait(), timeout=max(seconds, 0.0))
+        await wait_at_most(seconds, self._pulse.wait())
 
 
 class HistoryCache:
