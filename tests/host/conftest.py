@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 import textwrap
 from collections.abc import AsyncIterator, Iterator
 from contextlib import AsyncExitStack
@@ -10,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from devhost.app.loader import import_state_kept
 from devhost.http.keys import HostKeys
 from devhost.http.server import HttpFrontEnd
 from tests.support.front_end import (
@@ -25,14 +25,8 @@ from tests.support.front_end import (
 @pytest.fixture(autouse=True)
 def _isolated_imports() -> Iterator[None]:
     """Undo what loading an app does to sys.path and sys.modules['function_app']."""
-    saved_path = list(sys.path)
-    saved_app = sys.modules.get("function_app")
-    yield
-    sys.path[:] = saved_path
-    if saved_app is None:
-        sys.modules.pop("function_app", None)
-    else:
-        sys.modules["function_app"] = saved_app
+    with import_state_kept():
+        yield
 
 
 @pytest.fixture

@@ -14,6 +14,7 @@ import pytest
 from azure.data.tables.aio import TableClient
 from azure.storage.queue.aio import QueueClient
 
+import devhost
 from devhost.local.azurite import AzuriteError, AzuriteProcess, free_port
 from devhost.taskhub.azure.connection import dev_connection_string, resolve_connection_string
 
@@ -131,13 +132,14 @@ def test_azurite_ends_when_its_python_process_is_killed(tmp_path: Path) -> None:
     """A host killed with SIGKILL (no cleanup runs) does not leave Azurite on its ports."""
     script = tmp_path / "host.py"
     script.write_text(
-        "import sys, time\n"
-        f"sys.path.insert(0, {str(Path(__file__).resolve().parents[2])!r})\n"
+        "import time\n"
         "from devhost.local.azurite import AzuriteProcess\n"
         "azurite = AzuriteProcess().start()\n"
         "print(azurite.pid, azurite.table_port, flush=True)\n"
         "time.sleep(120)\n")
-    host = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE, text=True)
+    root = str(Path(devhost.__file__).resolve().parent.parent)
+    host = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE, text=True,
+                            env={**os.environ, "PYTHONPATH": root})
     try:
         assert host.stdout is not None
         pid, port = (int(word) for word in host.stdout.readline().split())
