@@ -109,7 +109,7 @@ def host_seconds(index: FunctionIndex, episode: Episode) -> float:
     """The host's whole episode (``Episodes.run``) for ``episode``, timed."""
     item = episode.work_item()
     started = time.perf_counter()
-    commit = Episodes(item, index.orchestrators, AT).run()
+    commit = Episodes(item, index.orchestrators, AT, index.activities).run()
     took = time.perf_counter() - started
     if commit is None or commit.record is None or not commit.new_history:
         raise RuntimeError("the host recorded nothing for the episode")

@@ -30,6 +30,10 @@ class InstanceNotEnded(HostError):
         self.status = status
 
 
+class InvalidInstanceId(HostError, ValueError):
+    """An instance id Azure's durable client refuses; ``str()`` is Azure's message."""
+
+
 class UnknownOrchestrator(HostError):
     """No orchestrator function of that name is indexed."""
 

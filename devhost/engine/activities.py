@@ -6,19 +6,18 @@ import asyncio
 import functools
 import json
 import logging
-import traceback
 from collections.abc import Mapping
 from concurrent.futures import Executor
 from typing import Any
 
 from azure.functions._durable_functions import df_dumps, df_loads
 
+from devhost.engine.failures import activity_failure
 from devhost.engine.protocol import HistoryEvent, task_completed, task_failed
 from devhost.taskhub.base import ActivityTask, Message
 
 log = logging.getLogger(__name__)
 
-MAX_DETAILS = 4000
 
 
 def decode_input(input_text: str | None) -> Any:
@@ -53,9 +52,8 @@ async def run_activity(task: ActivityTask, activities: Mapping[str, Any], pool: 
         event = task_completed(task.task_id, df_dumps(result), now())
     except Exception as error:  # noqa: BLE001 - an activity's failure is data for the orchestrator
         log.info("activity %s for %s failed: %s", task.name, task.instance_id, error)
-        details = "".join(traceback.format_exception(error))[-MAX_DETAILS:]
-        event = task_failed(task.task_id,
-                            f"Activity function '{task.name}' failed: {error}", details, now())
+        reason, details = activity_failure(task.name, error)
+        event = task_failed(task.task_id, reason, details, now())
     return _answer(task, event)
 
 

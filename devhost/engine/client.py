@@ -20,10 +20,12 @@ from devhost.engine.protocol import (
     execution_started,
     execution_terminated,
 )
+from devhost.engine.refusals import missing_function
 from devhost.errors import (
     InstanceEnded,
     InstanceNotEnded,
     InstanceNotFound,
+    InvalidInstanceId,
     StorageUnavailable,
     UnknownOrchestrator,
 )
@@ -66,6 +68,30 @@ class ChangeSignal:
             await wait_at_most(timeout, self._changed.wait())
 
 
+# DurableClient.cs: MaxInstanceIdLength and the characters IsInvalidCharacter refuses.
+MAX_INSTANCE_ID_LENGTH = 256
+_REFUSED_ID_CHARACTERS = frozenset("/\\#?")
+
+
+def check_instance_id(instance_id: str) -> None:
+    """Refuse an id as Azure's ``StartNewAsync`` does, with its messages: not ``@...`` (an
+    entity's), none of ``/ \\ # ?`` or control characters, at most 256 characters.
+
+    The first two are ``ArgumentException(nameof(instanceId), text)``, whose .NET message
+    reads "instanceId (Parameter '...')".
+    """
+    if instance_id.startswith("@"):
+        raise InvalidInstanceId("instanceId (Parameter 'Orchestration instance ids must not "
+                                "start with @.')")
+    if any(c in _REFUSED_ID_CHARACTERS or ord(c) < 32 or 127 <= ord(c) < 160
+           for c in instance_id):
+        raise InvalidInstanceId("instanceId (Parameter 'Orchestration instance ids must not "
+                                "contain /, \\, #, ?, or control characters.')")
+    if len(instance_id) > MAX_INSTANCE_ID_LENGTH:
+        raise InvalidInstanceId(f"Instance ID lengths must not exceed {MAX_INSTANCE_ID_LENGTH} "
+                                "characters.")
+
+
 def start_message(record: InstanceRecord) -> Message:
     """The ExecutionStarted message of a new instance.
 
@@ -83,18 +109,20 @@ class DurableClient:
                  changes: ChangeSignal | None = None) -> None:
         """Act on ``hub`` for an app whose orchestrators are ``orchestrator_names``."""
         self.hub = hub
-        self._names = frozenset(orchestrator_names)
+        self._names = tuple(orchestrator_names)  # in the app's order, as Azure lists them
         self.changes = changes or ChangeSignal()
 
     async def start_new(self, name: str, instance_id: str | None, input_text: str | None) -> str:
         """Create an instance of orchestrator ``name`` and queue its first episode.
 
         Returns the instance id (a new one when ``instance_id`` is None). Raises
-        ``UnknownOrchestrator``, or ``InstanceExists`` when a live instance has the id.
+        ``UnknownOrchestrator``, ``InvalidInstanceId``, or ``InstanceExists`` when a live
+        instance has the id.
         """
         if name not in self._names:
-            raise UnknownOrchestrator(f"The function '{name}' doesn't exist, is disabled, or "
-                                      "is not an orchestrator function.")
+            raise UnknownOrchestrator(missing_function(name, "orchestrator", self._names))
+        if instance_id:
+            check_instance_id(instance_id)
         instance_id = instance_id or uuid.uuid4().hex
         now = self.hub.clock.now()
         record = InstanceRecord(instance_id=instance_id, name=name,

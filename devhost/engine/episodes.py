@@ -9,6 +9,7 @@ calls and activity dispatch meanwhile; both hand back the same ``Commit``.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Collection
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 
@@ -22,8 +23,10 @@ __all__ = ["EpisodeRunner", "InProcessEpisodes", "WorkerProcessEpisodes"]
 class EpisodeRunner:
     """Runs episodes on ``threads`` threads, calling the orchestrator handles it holds."""
 
-    def __init__(self, orchestrators: Orchestrators, threads: int) -> None:
+    def __init__(self, orchestrators: Orchestrators, activities: Collection[str],
+                 threads: int) -> None:
         self.orchestrators = orchestrators
+        self.activities = frozenset(activities)
         self._pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="episodes")
 
     async def run(self, item: OrchestrationWorkItem, now: datetime,
@@ -34,7 +37,7 @@ class EpisodeRunner:
         ``ReplayWorkerLost`` when the process replaying it went away.
         """
         episodes = Episodes(item, self.orchestrators if orchestrators is None else orchestrators,
-                            now)
+                            now, self.activities)
         return await asyncio.get_running_loop().run_in_executor(self._pool, episodes.run)
 
     def close(self) -> None:
@@ -49,8 +52,8 @@ class InProcessEpisodes(EpisodeRunner):
     order they were fetched.
     """
 
-    def __init__(self, orchestrators: Orchestrators) -> None:
-        super().__init__(orchestrators, threads=1)
+    def __init__(self, orchestrators: Orchestrators, activities: Collection[str]) -> None:
+        super().__init__(orchestrators, activities, threads=1)
 
 
 class WorkerProcessEpisodes(EpisodeRunner):
@@ -59,6 +62,8 @@ class WorkerProcessEpisodes(EpisodeRunner):
     ``replay`` is started and closed by its owner (the host), not by this runner.
     """
 
-    def __init__(self, replay: ReplayProcesses, orchestrators: Orchestrators) -> None:
-        super().__init__(replay.functions(orchestrators), threads=replay.episode_threads)
+    def __init__(self, replay: ReplayProcesses, orchestrators: Orchestrators,
+                 activities: Collection[str]) -> None:
+        super().__init__(replay.functions(orchestrators), activities,
+                         threads=replay.episode_threads)
         self.replay = replay

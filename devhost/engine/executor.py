@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
@@ -35,6 +35,7 @@ from devhost.engine.protocol import (
     timer_fired,
     to_json_text,
 )
+from devhost.engine.refusals import refuse_action, refuse_custom_status
 from devhost.engine.sdk_call import OrchestratorAnswer, call_orchestrator
 from devhost.taskhub.base import (
     ActivityTask,
@@ -57,10 +58,15 @@ class Episodes:
     """Runs the episodes of one work item and gathers their commit."""
 
     def __init__(self, item: OrchestrationWorkItem, orchestrators: Orchestrators,
-                 now: datetime) -> None:
-        """Prepare to apply ``item``'s messages at time ``now``."""
+                 now: datetime, activities: Collection[str]) -> None:
+        """Prepare to apply ``item``'s messages at time ``now``.
+
+        ``activities`` names the app's activity functions: calling any other fails the
+        orchestration, as Azure's host refuses it.
+        """
         self.item = item
         self.orchestrators = orchestrators
+        self.activities = activities
         self.now = now
         self.view = HistoryView(item.history)
         self.history = list(item.history)
@@ -213,20 +219,28 @@ class Episodes:
         except UnsupportedAction as unsupported:
             schedulables, continue_input = [], NO_CONTINUE
             answer.error = answer.error or str(unsupported)
-        mismatch = self._non_determinism(schedulables)
+        # Azure's shim sets the custom status first, then applies the actions in order,
+        # refusing any it cannot run; a refusal fails the orchestration with its reason,
+        # outside user code (OutOfProcOrchestrationShim.ScheduleDurableTaskEvents).
+        custom = answer.state.get("customStatus")
+        refusal = refuse_custom_status(custom)
+        mismatch = None if refusal else self._non_determinism(schedulables)
         if mismatch:
             answer.error = mismatch
-        else:
+        elif refusal is None:
             for action in schedulables[len(self.view.user_scheduled):]:
+                refusal = refuse_action(action, record, self.activities, self.orchestrators)
+                if refusal is not None:
+                    break
                 self._schedule(action)
             retry_step = batch[-1] if batch and self.view.is_retry_step(batch[-1]) else None
-            if retry_step is not None and answer.error is None:
+            if retry_step is not None and answer.error is None and refusal is None:
                 self._take_retry_step(retry_step)
-
-        custom = answer.state.get("customStatus")
-        record = replace(record, updated_at=self.now,
-                         custom_status=to_json_text(custom) if custom is not None
-                         else record.custom_status)
+        if refusal is not None:
+            answer.error = refusal
+        elif custom is not None:
+            record = replace(record, custom_status=to_json_text(custom))
+        record = replace(record, updated_at=self.now)
         # Every execution that ran an episode is Running, a new one after continue-as-new
         # too (run() applies later batches only to a Running instance).
         if record.runtime_status in (RuntimeStatus.PENDING, RuntimeStatus.CONTINUED_AS_NEW):
@@ -286,10 +300,10 @@ class Episodes:
                              execution_id=record.execution_id))
         elif action.is_sub_orchestration:
             assert action.name is not None
-            # A retried attempt runs as a new instance: the failed one keeps its history.
-            is_retry = int(retry_fields.get("Attempt", 1)) > 1
-            child = (action.instance_id if action.instance_id and not is_retry
-                     else f"{record.instance_id}:{task_id}")
+            # Azure's default id is the parent's execution id and the task id, so every
+            # attempt of a retried call gets a new one; an explicit id is kept on retries
+            # (DurableTask.Core TaskOrchestrationContext.CreateSubOrchestrationInstanceCore).
+            child = action.instance_id or f"{record.execution_id}:{task_id}"
             self._record(sub_orchestration_created(task_id, action.name, child, action.input,
                                                    self.now, **retry_fields))
             parent: ParentInstanceRef = {"InstanceId": record.instance_id,
@@ -313,14 +327,25 @@ class Episodes:
             kind = (ActionType.CALL_ACTIVITY
                     if first["EventType"] == EventType.TASK_SCHEDULED
                     else ActionType.CALL_SUB_ORCHESTRATOR)
-            again = Schedulable(kind, name=first["Name"], input=first.get("Input"))
+            record = self.commit.record
+            assert record is not None
+            # A child started under an id of the caller's choosing keeps it on every attempt.
+            child = first.get("InstanceId")
+            explicit = child if child and child != f"{record.execution_id}:{root}" else None
+            again = Schedulable(kind, name=first["Name"], input=first.get("Input"),
+                                instance_id=explicit)
             self._schedule(again, RetryOf=root, Attempt=attempt + 1)
             return
         failed_id = int(step["TaskScheduledId"])
         root = self.view.retry_root(failed_id)
         assert root is not None
         attempt = int(self.view.scheduled[failed_id].get("Attempt", 1))
-        delay = timedelta(milliseconds=self.view.retry_policy(root).first_interval_ms)
+        policy = self.view.retry_policy(root)
+        # After the last attempt Azure still creates the retry timer, but one that fires
+        # at once, so the failure reaches the orchestrator without another interval
+        # (DurableTask.Core RetryInterceptor.Invoke, "Dummy timer for back-compat").
+        delay = (timedelta(0) if attempt >= policy.max_attempts
+                 else timedelta(milliseconds=policy.first_interval_ms))
         record = self.commit.record
         assert record is not None
         timer_id = self.view.next_id

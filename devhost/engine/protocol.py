@@ -131,6 +131,14 @@ SCHEDULING_EVENTS = frozenset({
 # The schema numbers today's Functions host sends; the SDK then answers in replay schema V3.
 UPPER_SCHEMA_VERSION = 1
 UPPER_SCHEMA_VERSION_NEW = 2
+# The Azure Storage provider's timer limits, as .NET TimeSpan text: a timer longer than the
+# first is split by the SDK into chained timers of the second (AzureStorageDurabilityProvider
+# MaximumDelayTime and LongRunningTimerIntervalLength; sent by the extension's
+# OrchestrationTriggerAttributeBindingProvider.OrchestrationContextToString).
+MAXIMUM_SHORT_TIMER_DURATION = "6.00:00:00"
+LONG_RUNNING_TIMER_INTERVAL = "3.00:00:00"
+# HttpOptions.DefaultAsyncRequestSleepTimeMilliseconds (the key's spelling is Azure's).
+DEFAULT_HTTP_ASYNC_SLEEP_MS = 30000
 
 
 def iso(moment: datetime) -> str:
@@ -263,4 +271,7 @@ def orchestration_context(instance_id: str, history: list[HistoryEvent], input_t
         "parentInstanceId": parent_instance_id,
         "upperSchemaVersion": UPPER_SCHEMA_VERSION,
         "upperSchemaVersionNew": UPPER_SCHEMA_VERSION_NEW,
+        "longRunningTimerIntervalDuration": LONG_RUNNING_TIMER_INTERVAL,
+        "maximumShortTimerDuration": MAXIMUM_SHORT_TIMER_DURATION,
+        "defaultHttpAsyncRequestSleepTimeMillseconds": DEFAULT_HTTP_ASYNC_SLEEP_MS,
     })

@@ -42,8 +42,9 @@ class DurableRuntime:
         """
         self.hub = hub
         self.client = DurableClient(hub, orchestrators)
-        episodes: EpisodeRunner = (WorkerProcessEpisodes(replay, orchestrators) if replay
-                                   else InProcessEpisodes(orchestrators))
+        episodes: EpisodeRunner = (
+            WorkerProcessEpisodes(replay, orchestrators, activities) if replay
+            else InProcessEpisodes(orchestrators, activities))
         self.workers = Workers(hub, episodes, activities, self.client,
                                orchestration_workers=orchestration_workers,
                                activity_concurrency=activity_concurrency,

@@ -209,7 +209,7 @@ class Crank:
         """Fetch one orchestration work item, run it and commit it."""
         item = await self.hub.fetch_orchestration_work(0.05)
         assert item is not None, "no orchestration work"
-        commit = Episodes(item, self.orchestrators, self.hub.clock.now()).run()
+        commit = Episodes(item, self.orchestrators, self.hub.clock.now(), self.activities).run()
         if commit is None:
             await self.hub.abandon_orchestration_work(item)
         elif commit.record is None:

@@ -80,27 +80,50 @@ async def test_fan_out_fan_in_with_async_activity(runtime, samples):
 
 
 async def test_failing_activity_is_task_failed_with_reason_and_details(runtime):
-    """An activity that raises becomes TaskFailed; the orchestrator catches its reason."""
+    """An activity that raises fails its task as Azure words it (TaskActivityShim.RunAsync):
+    the reason names the exception type, the details are the exception as JSON."""
     instance = await runtime.client.start_new("catch_failure", None, json.dumps("bad input"))
     record = await runtime.client.wait_for(instance)
     assert record.runtime_status == RuntimeStatus.COMPLETED
-    assert output(record).startswith("caught: Activity function 'explode' failed: bad input")
+    assert output(record).startswith(
+        "caught: Activity function 'explode' failed:  ValueError: bad input \n {")
     history = await runtime.client.get_history(instance)
     [failed] = of_kind(history, E.TASK_FAILED)
     assert failed["TaskScheduledId"] == 0
-    assert failed["Reason"] == "Activity function 'explode' failed: bad input"
-    assert "Traceback" in failed["Details"]
-    assert "ValueError: bad input" in failed["Details"]
+    assert failed["Reason"] == "Activity function 'explode' failed:  ValueError: bad input"
+    details = json.loads(failed["Details"])
+    assert details["$type"] == "System.Exception, System.Private.CoreLib"
+    assert details["Message"] == " ValueError: bad input"
+    inner = details["InnerException"]
+    assert inner["Message"].startswith("Result: Failure\nException: ValueError: bad input\n"
+                                       "Stack: Traceback")
+    assert "raise ValueError(message)" in inner["RemoteStackTraceString"]
     assert_durable_shape(history)
 
 
-async def test_unknown_activity_fails_the_task(runtime):
-    """Calling an activity nobody implements fails that task, not the host."""
+async def test_failure_text_parses_as_it_does_on_azure(runtime):
+    """What an orchestrator catches splits into reason and JSON details on the first line
+    break, as apps written against Azure parse it (durable-extension issue 2990)."""
+    instance = await runtime.client.start_new("catch_failure", None, json.dumps("bad input"))
+    caught = output(await runtime.client.wait_for(instance)).removeprefix("caught: ")
+    details = json.loads(caught.split("\n")[1])
+    assert details["Message"].split(":", 1)[1].lstrip() == "bad input"
+
+
+async def test_unknown_activity_fails_the_orchestration_uncaught(runtime):
+    """Calling an activity the app lacks fails the whole orchestration, past the user's
+    try/except (DurableTaskExtension.ThrowIfFunctionDoesNotExist, outside user code)."""
     instance = await runtime.client.start_new("call_missing", None, None)
     record = await runtime.client.wait_for(instance)
-    assert output(record).startswith("caught: no activity function named 'no_such_activity'")
-    [failed] = of_kind(await runtime.client.get_history(instance), E.TASK_FAILED)
-    assert failed["Reason"] == "no activity function named 'no_such_activity'"
+    assert record.runtime_status == RuntimeStatus.FAILED
+    reason = output(record)
+    assert reason.startswith("Orchestrator function 'call_missing' failed: The function "
+                             "'no_such_activity' doesn't exist, is disabled, or is not an "
+                             "activity function. Additional info: The following are the known "
+                             "activity functions: '")
+    assert "'hello'" in reason and "'explode'" in reason
+    history = await runtime.client.get_history(instance)
+    assert of_kind(history, E.TASK_SCHEDULED) == [] and of_kind(history, E.TASK_FAILED) == []
 
 
 # Retries -------------------------------------------------------------------------------------
@@ -148,14 +171,16 @@ async def test_retry_waits_the_interval_on_the_virtual_clock(runtime, unique):
 
 
 async def test_retry_exhaustion_takes_one_more_timer_then_raises(runtime, samples, unique):
-    """After the last failed attempt one more timer fires, then the orchestrator sees the error."""
+    """After the last failed attempt Azure still makes a retry timer, due at once, so the
+    error reaches the orchestrator without another interval (RetryInterceptor.Invoke)."""
     spec = {"key": unique, "fail_times": 99, "attempts": 2, "interval_ms": 1000}
     instance = await runtime.client.start_new("retry", None, json.dumps(spec))
     await history_has(runtime.hub, instance, E.TIMER_CREATED, 1)
     await runtime.advance(seconds=1)
-    await history_has(runtime.hub, instance, E.TIMER_CREATED, 2)
-    await runtime.advance(seconds=1)
-    record = await runtime.client.wait_for(instance)
+    record = await runtime.client.wait_for(instance)  # no second interval passes
+    timers = of_kind(await runtime.client.get_history(instance), E.TIMER_CREATED)
+    assert len(timers) == 2
+    assert parse_iso(timers[1]["FireAt"]) == parse_iso(timers[1]["Timestamp"])
     assert record.runtime_status == RuntimeStatus.COMPLETED
     assert f"{unique} attempt 2 failed" in output(record)["error"]
     history = await runtime.client.get_history(instance)
@@ -185,7 +210,8 @@ async def test_retried_fan_out_gets_the_right_results(runtime, unique):
 # Sub-orchestrations ----------------------------------------------------------------------------
 
 async def test_sub_orchestrations_plain_named_and_retried(runtime, unique):
-    """Children run as instances of their own; a retried child runs again under a new id."""
+    """Children run as instances of their own, named by default after the parent's execution
+    id and task id, as DurableTask.Core names them; a retried child runs again under a new id."""
     spec = {"key": unique, "fail_times": 1, "attempts": 3, "interval_ms": 1000}
     parent = f"{unique}-parent"
     await runtime.client.start_new("parent", parent, json.dumps(spec))
@@ -193,15 +219,17 @@ async def test_sub_orchestrations_plain_named_and_retried(runtime, unique):
     await runtime.advance(seconds=1)
     record = await runtime.client.wait_for(parent)
     assert record.runtime_status == RuntimeStatus.COMPLETED
+    execution = record.execution_id
     assert output(record) == {
-        "plain": {"greeting": "Hello plain!", "instance": f"{parent}:0", "parent": parent},
+        "plain": {"greeting": "Hello plain!", "instance": f"{execution}:0", "parent": parent},
         "named": {"greeting": "Hello named!", "instance": f"{parent}-named", "parent": parent},
         "retried": f"{unique} ok on attempt 2",
     }
     history = await runtime.client.get_history(parent)
     created = of_kind(history, E.SUB_ORCHESTRATION_CREATED)
     assert [(c["EventId"], c["InstanceId"]) for c in created] == [
-        (0, f"{parent}:0"), (1, f"{parent}-named"), (2, f"{parent}:2"), (4, f"{parent}:4")]
+        (0, f"{execution}:0"), (1, f"{parent}-named"), (2, f"{execution}:2"),
+        (4, f"{execution}:4")]
     assert (created[3][RETRY_OF], created[3][ATTEMPT]) == (2, 2)
     [failed] = of_kind(history, E.SUB_ORCHESTRATION_FAILED)
     assert failed["TaskScheduledId"] == 2
@@ -213,7 +241,7 @@ async def test_sub_orchestrations_plain_named_and_retried(runtime, unique):
     assert [c.runtime_status for c in children.values()] == [
         RuntimeStatus.COMPLETED, RuntimeStatus.COMPLETED, RuntimeStatus.FAILED,
         RuntimeStatus.COMPLETED]
-    assert children[f"{parent}:0"].parent.instance_id == parent
+    assert children[f"{execution}:0"].parent.instance_id == parent
     for child_id in children:
         assert_durable_shape(await runtime.client.get_history(child_id))
 

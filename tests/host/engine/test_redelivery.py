@@ -76,7 +76,7 @@ async def item_with(hub, instance, messages):
 
 def run(item, samples, hub):
     """The executor's commit for ``item`` at the hub's present time."""
-    return Episodes(item, samples.orchestrators, hub.clock.now()).run()
+    return Episodes(item, samples.orchestrators, hub.clock.now(), samples.activities).run()
 
 
 def assert_changes_nothing(commit):

@@ -48,6 +48,13 @@ HTTP_CALLER = "http_caller"
 SLEEPY = "sleepy"
 MONITOR = "monitor"
 PARENT_OF_WAITER = "parent_of_waiter"
+BIG_STATUS = "big_status"
+CHILD_ID = "child_id"
+PARENT_OF_CHILD_ID = "parent_of_child_id"
+MISSING_CHILD = "missing_child"
+LONG_NAP = "long_nap"
+NAMED_RETRY = "named_retry"
+MISSING_ORCHESTRATOR = "no_such_orchestrator"
 
 # How often the flaky activity has run, per key (each test uses its own keys).
 ATTEMPTS: dict[str, int] = {}
@@ -328,3 +335,57 @@ def monitor(context: df.DurableOrchestrationContext):
         context.continue_as_new(minutes * 2)
         return None
     return f"timed out after {minutes} minutes"
+
+
+@app.orchestration_trigger(context_name="context", orchestration=BIG_STATUS)
+def big_status(context: df.DurableOrchestrationContext):
+    """Set a small custom status, wait for 'go', then set one of the asked number of chars."""
+    context.set_custom_status("small")
+    yield context.wait_for_external_event("go")
+    context.set_custom_status("x" * context.get_input())
+    yield context.call_activity(HELLO, "after")
+    return "done"
+
+
+@app.orchestration_trigger(context_name="context", orchestration=CHILD_ID)
+def child_id(context: df.DurableOrchestrationContext):
+    """Start a child under the id given as input ("self" and "parent" name those ids)."""
+    wanted = context.get_input()
+    chosen = {"self": context.instance_id, "parent": context.parent_instance_id}.get(wanted,
+                                                                                  wanted)
+    try:
+        return (yield context.call_sub_orchestrator(CHILD, "kid", instance_id=chosen))
+    except Exception as error:  # noqa: BLE001 - the host's refusal must not reach here
+        return f"caught: {error}"
+
+
+@app.orchestration_trigger(context_name="context", orchestration=PARENT_OF_CHILD_ID)
+def parent_of_child_id(context: df.DurableOrchestrationContext):
+    """Run child_id as a sub-orchestration with the input given."""
+    return (yield context.call_sub_orchestrator(CHILD_ID, context.get_input(),
+                                                instance_id=f"{context.instance_id}-mid"))
+
+
+@app.orchestration_trigger(context_name="context", orchestration=MISSING_CHILD)
+def missing_child(context: df.DurableOrchestrationContext):
+    """Call a sub-orchestrator no function implements."""
+    try:
+        return (yield context.call_sub_orchestrator(MISSING_ORCHESTRATOR, 1))
+    except Exception as error:  # noqa: BLE001
+        return f"caught: {error}"
+
+
+@app.orchestration_trigger(context_name="context", orchestration=LONG_NAP)
+def long_nap(context: df.DurableOrchestrationContext):
+    """Sleep the number of durable days given as input, in one timer."""
+    start = context.current_utc_datetime
+    yield context.create_timer(start + timedelta(days=context.get_input()))
+    return (context.current_utc_datetime - start).days
+
+
+@app.orchestration_trigger(context_name="context", orchestration=NAMED_RETRY)
+def named_retry(context: df.DurableOrchestrationContext):
+    """A retried sub-orchestration under an explicit instance id."""
+    spec = context.get_input()
+    return (yield context.call_sub_orchestrator_with_retry(
+        FLAKY_CHILD, _retry(spec), spec, instance_id=f"{context.instance_id}-kid"))
