@@ -97,7 +97,10 @@ class Workers:
         self.activities = activities
         self._client = client
         self._changes: ChangeSignal = client.changes
-        self._orchestration_workers = orchestration_workers
+        # The bounds the loops keep (read-only, for the host's log and tests).
+        self.orchestration_workers = orchestration_workers
+        self.activity_concurrency = activity_concurrency
+        self.sync_threads = sync_threads
         self._pending_sweep_seconds = pending_sweep_seconds
         self._activity_slots = asyncio.Semaphore(activity_concurrency)
         self._pool = ThreadPoolExecutor(max_workers=sync_threads, thread_name_prefix="activity")
@@ -108,7 +111,7 @@ class Workers:
 
     def start(self) -> None:
         """Start every loop on the running event loop."""
-        for number in range(self._orchestration_workers):
+        for number in range(self.orchestration_workers):
             self._spawn(self._orchestration_loop(), f"orchestrations-{number}")
         self._spawn(self._activity_loop(), "activities")
         self._spawn(self._pending_sweep_loop(), "pending-sweep")
