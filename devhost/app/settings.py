@@ -24,9 +24,9 @@ from typing import Any
 
 from devhost.errors import AppLoadError
 
-__all__ = ["DEFAULT_HUB_NAME", "DEFAULT_ROUTE_PREFIX", "MAX_ACTIVITIES", "MAX_ORCHESTRATORS",
-           "THREAD_COUNT", "HostSettings", "apply_values", "default_max_concurrent",
-           "load_settings"]
+__all__ = ["DEFAULT_HUB_NAME", "DEFAULT_ROUTE_PREFIX", "HOST_JSON_OVERRIDE", "MAX_ACTIVITIES",
+           "MAX_ORCHESTRATORS", "THREAD_COUNT", "HostSettings", "apply_values",
+           "default_max_concurrent", "load_settings"]
 
 DEFAULT_HUB_NAME = "TestHubName"
 DEFAULT_ROUTE_PREFIX = "api"
