@@ -1,8 +1,13 @@
-"""The BackendAction activity: the restaurant's backend works a little, then tells the phone."""
+"""The BackendAction activity: the restaurant's backend works a little, then tells the phone.
 
+It is async: the backend's wait is an ``asyncio.sleep`` on the worker's event loop, so
+waiting orders hold no thread of the worker's pool (``PYTHON_THREADPOOL_THREAD_COUNT``);
+the push itself blocks (pyfcm uses ``requests``) and runs on the loop's default executor.
+"""
+
+import asyncio
 import logging
 import os
-import time
 
 import azure.durable_functions as df
 
@@ -56,15 +61,16 @@ def stage_message(action: BackendActionInput) -> PushMessage:
 
 @bp.function_name(BACKEND_ACTION)
 @bp.activity_trigger(input_name="action", activity=BACKEND_ACTION)
-def backend_action(action: dict) -> dict:
+async def backend_action(action: dict) -> dict:
     """Do the stage's backend work, then push the stage to the customer's device.
 
     Transient push failures raise ``TransientPushError`` so the durable retry policy,
     not this activity, decides when to try again.
     """
     request = BackendActionInput.model_validate(action)
-    time.sleep(backend_delay_seconds())
-    delivery = sender_from_settings().send(stage_message(request))
+    await asyncio.sleep(backend_delay_seconds())
+    sender = sender_from_settings()
+    delivery = await asyncio.to_thread(sender.send, stage_message(request))
     log.info("order %s stage %s seq %s: push %s", request.order_id,
              request.order_status.value, request.seq, delivery.outcome.value)
     result = BackendActionResult(

@@ -18,13 +18,15 @@ class Sizes:
     fan_out: int = 100
     events: int = 100
     orders: tuple[int, ...] = (50, 200)
+    burst: int = 300  # orders placed at once, each backend action waiting burst_delay
+    burst_delay: float = 2.0  # seconds: the app's default BACKEND_ACTION_DELAY_SECONDS
     replay: tuple[int, ...] = (100, 1000, 5000)
     storage_ops: int = 400
     repeats: int = 3  # runs per throughput figure; the median is reported
 
 
 FULL = Sizes()
-QUICK = Sizes(chain=25, fan_out=25, events=25, orders=(10, 25), replay=(100, 1000),
+QUICK = Sizes(chain=25, fan_out=25, events=25, orders=(10, 25), burst=50, replay=(100, 1000),
               storage_ops=60, repeats=1)
 
 

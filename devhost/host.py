@@ -22,6 +22,10 @@ from devhost.taskhub.base import TaskHub
 
 log = logging.getLogger(__name__)
 
+# Episodes replay on one thread or a few worker processes: more loops than this fetch work
+# they cannot replay any sooner. maxConcurrentOrchestratorFunctions may lower it.
+ORCHESTRATION_LOOPS = 4
+
 TaskHubFactory = Callable[[HostSettings], TaskHub]
 
 
@@ -35,14 +39,20 @@ class LocalHost:
         *,
         host: str = "127.0.0.1",
         port: int = 7071,
-        orchestration_workers: int = 4,
-        activity_concurrency: int = 32,
+        orchestration_workers: int = ORCHESTRATION_LOOPS,
+        activity_concurrency: int | None = None,
         replay_processes: int = 0,
     ) -> None:
         """Prepare to host ``app_dir`` with the task hub ``task_hub`` makes from its settings.
 
         ``replay_processes`` > 0 replays orchestrators in that many worker processes (as
         Azure's Python worker does); 0 replays them on a thread of this process.
+
+        Concurrency comes from the app, as in Azure: at most ``host.json``'s
+        ``maxConcurrentActivityFunctions`` activities at once (``activity_concurrency``
+        replaces it when given), sync ones on ``PYTHON_THREADPOOL_THREAD_COUNT`` threads,
+        and at most ``maxConcurrentOrchestratorFunctions`` episodes at once, on no more
+        than ``orchestration_workers`` loops.
         """
         self.app_dir = Path(app_dir).resolve()
         self._task_hub = task_hub
@@ -78,11 +88,16 @@ class LocalHost:
             if self._replay_processes > 0:
                 self.replay = ReplayProcesses(self.app_dir, self._replay_processes)
                 await asyncio.to_thread(self.replay.start)
+            settings = self.settings
+            activities = self._activity_concurrency or settings.max_concurrent_activities
+            episodes = min(self._orchestration_workers, settings.max_concurrent_orchestrators)
+            log.info("at most %d activities at once (sync ones on %s threads), at most %d "
+                     "episodes at once", activities,
+                     settings.thread_count or "Python's default number of", episodes)
             runtime = DurableRuntime(
-                self._task_hub(self.settings), self.index.orchestrators, self.index.activities,
-                replay=self.replay,
-                orchestration_workers=self._orchestration_workers,
-                activity_concurrency=self._activity_concurrency)
+                self._task_hub(settings), self.index.orchestrators, self.index.activities,
+                replay=self.replay, orchestration_workers=episodes,
+                activity_concurrency=activities, sync_threads=settings.thread_count)
             await runtime.start()
             self.runtime = runtime
             frontend = HttpFrontEnd(self.index, runtime.client, self.keys, self.settings,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 
 from bench.context import Run
-from bench.scenarios import events, fan_out, orders, replay, sequential, storage
+from bench.scenarios import burst, events, fan_out, orders, replay, sequential, storage
 
 Scenario = Callable[[Run], Awaitable[None]]
 
@@ -16,6 +16,7 @@ SCENARIOS: dict[str, Scenario] = {
     "fan-out": fan_out.scenario,
     "events": events.scenario,
     "orders": orders.scenario,
+    "burst": burst.scenario,
 }
 
 __all__ = ["SCENARIOS", "Scenario"]

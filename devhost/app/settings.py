@@ -1,10 +1,14 @@
 """An app folder's host settings from ``host.json`` and ``local.settings.json``, as Core Tools.
 
 From ``host.json`` the host needs the durable task hub name (``extensions.durableTask.hubName``,
-default ``TestHubName``, ``%Setting%`` references resolved) and the HTTP route prefix
-(``extensions.http.routePrefix``, default ``api``). ``local.settings.json`` is optional; its
-``Values`` become app settings, but an environment variable of the same name wins, and
-applying them never overwrites the environment.
+default ``TestHubName``, ``%Setting%`` references resolved), the HTTP route prefix
+(``extensions.http.routePrefix``, default ``api``) and the Durable extension's concurrency
+throttles (``extensions.durableTask.maxConcurrentActivityFunctions`` and
+``maxConcurrentOrchestratorFunctions``; an app setting
+``AzureFunctionsJobHost__extensions__durableTask__<name>`` overrides either, as in Azure).
+From the app settings it reads the Python worker's ``PYTHON_THREADPOOL_THREAD_COUNT``.
+``local.settings.json`` is optional; its ``Values`` become app settings, but an environment
+variable of the same name wins, and applying them never overwrites the environment.
 """
 
 from __future__ import annotations
@@ -12,7 +16,7 @@ from __future__ import annotations
 import json
 import os
 import re
-from collections.abc import Mapping, MutableMapping
+from collections.abc import Callable, Mapping, MutableMapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
@@ -20,8 +24,9 @@ from typing import Any
 
 from devhost.errors import AppLoadError
 
-__all__ = ["DEFAULT_HUB_NAME", "DEFAULT_ROUTE_PREFIX", "HostSettings", "apply_values",
-           "load_settings"]
+__all__ = ["DEFAULT_HUB_NAME", "DEFAULT_ROUTE_PREFIX", "HOST_JSON_OVERRIDE", "MAX_ACTIVITIES",
+           "MAX_ORCHESTRATORS", "THREAD_COUNT", "HostSettings", "apply_values",
+           "default_max_concurrent", "load_settings"]
 
 DEFAULT_HUB_NAME = "TestHubName"
 DEFAULT_ROUTE_PREFIX = "api"
@@ -32,6 +37,28 @@ LOCAL_SETTINGS_JSON = "local.settings.json"
 # starting with a letter, 3 to 45 characters.
 _HUB_NAME = re.compile(r"[A-Za-z][A-Za-z0-9]{2,44}")
 _SETTING_REFERENCE = re.compile(r"%([^%]+)%")
+_DIGITS = re.compile(r"[0-9]+")
+
+# The Durable extension's throttles (host.json, extensions.durableTask) and the app setting
+# that overrides a host.json value in Azure ("AzureFunctionsJobHost__" + path, "__" for ".").
+MAX_ACTIVITIES = "maxConcurrentActivityFunctions"
+MAX_ORCHESTRATORS = "maxConcurrentOrchestratorFunctions"
+HOST_JSON_OVERRIDE = "AzureFunctionsJobHost__extensions__durableTask__"
+# The Python worker's pool for sync functions (async ones run on its event loop).
+THREAD_COUNT = "PYTHON_THREADPOOL_THREAD_COUNT"
+
+
+def default_max_concurrent() -> int:
+    """Both throttles' default for one instance: 10 x the machine's processors.
+
+    The host.json reference for Durable Functions 2.x gives, per host instance, 10
+    activities and 5 orchestrators on the Consumption plan, and 10X the number of
+    processors for both on Dedicated/Premium plans ("host.json settings for Durable
+    Functions", maxConcurrentActivityFunctions / maxConcurrentOrchestratorFunctions; also
+    "Performance and scale in Durable Functions", concurrency throttles). A local host is one
+    dedicated machine, and Core Tools runs the extension with that same default.
+    """
+    return 10 * (os.cpu_count() or 1)
 
 
 @dataclass(frozen=True)
@@ -43,6 +70,13 @@ class HostSettings:
     route_prefix: str = DEFAULT_ROUTE_PREFIX
     # local.settings.json Values as written (may hold secrets: kept out of repr).
     values: Mapping[str, str] = field(default_factory=dict, repr=False)
+    # At most this many activities run at once (each holds a slot until it ends, async or not).
+    max_concurrent_activities: int = field(default_factory=default_max_concurrent)
+    # At most this many orchestration episodes replay at once.
+    max_concurrent_orchestrators: int = field(default_factory=default_max_concurrent)
+    # Threads for sync activities; None: the worker passes none to ThreadPoolExecutor, so
+    # Python's default applies (min(32, cpu count + 4) on Python 3.9-3.12).
+    thread_count: int | None = None
 
     def get(self, name: str, environ: Mapping[str, str] | None = None) -> str | None:
         """An app setting: the environment variable first, then ``Values``; None if neither."""
@@ -98,11 +132,59 @@ def _section(document: Mapping[str, Any], *keys: str) -> Mapping[str, Any]:
     return current if isinstance(current, Mapping) else {}
 
 
+def _positive_int(value: object) -> int | None:
+    """``value`` as an integer of at least 1 (a JSON integer or its text), else None."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        number = value
+    elif isinstance(value, str) and _DIGITS.fullmatch(value.strip()):
+        number = int(value.strip())
+    else:
+        return None
+    return number if number >= 1 else None
+
+
+def _throttle(durable: Mapping[str, Any], name: str, host_path: Path,
+              setting: Callable[[str], str | None]) -> int:
+    """A durableTask throttle: the overriding app setting, else host.json, else the default.
+
+    Refuses what the Durable extension refuses at start ("must be a positive integer").
+    """
+    override = HOST_JSON_OVERRIDE + name
+    raw: object = setting(override)
+    where = f"app setting {override}"
+    if raw is None:
+        raw = durable.get(name)
+        where = f"{host_path}: extensions.durableTask.{name}"
+    if raw is None:
+        return default_max_concurrent()
+    number = _positive_int(raw)
+    if number is None:
+        raise AppLoadError(f"{where} must be a positive integer, not {raw!r}")
+    return number
+
+
+def _thread_count(setting: Callable[[str], str | None]) -> int | None:
+    """``PYTHON_THREADPOOL_THREAD_COUNT``: None when unset (Python's default pool size)."""
+    raw = setting(THREAD_COUNT)
+    if raw is None or not raw.strip():
+        return None
+    number = _positive_int(raw)
+    if number is None:
+        # The Python worker logs a warning and keeps its default; refused here so that
+        # a typo does not go unnoticed locally.
+        raise AppLoadError(f"app setting {THREAD_COUNT} must be a whole number of at least "
+                           f"1, not {raw!r}")
+    return number
+
+
 def load_settings(app_dir: Path, environ: Mapping[str, str] | None = None) -> HostSettings:
     """Read ``host.json`` and ``local.settings.json`` of ``app_dir``.
 
-    Raises ``AppLoadError`` for unreadable or malformed files and for a hub name Azure
-    Storage would refuse. A missing ``host.json`` gives the defaults.
+    Raises ``AppLoadError`` for unreadable or malformed files, for a hub name Azure
+    Storage would refuse and for concurrency settings that are no positive integers. A
+    missing ``host.json`` gives the defaults.
     """
     app_dir = Path(app_dir).resolve()
     values = _read_values(app_dir)
@@ -111,7 +193,8 @@ def load_settings(app_dir: Path, environ: Mapping[str, str] | None = None) -> Ho
     env = os.environ if environ is None else environ
     probe = HostSettings(app_dir, values=values)
 
-    raw_hub = _section(host, "extensions", "durableTask").get("hubName") or DEFAULT_HUB_NAME
+    durable = _section(host, "extensions", "durableTask")
+    raw_hub = durable.get("hubName") or DEFAULT_HUB_NAME
     if not isinstance(raw_hub, str):
         raise AppLoadError(f"{host_path}: extensions.durableTask.hubName must be a string")
 
@@ -131,7 +214,15 @@ def load_settings(app_dir: Path, environ: Mapping[str, str] | None = None) -> Ho
     prefix = _section(host, "extensions", "http").get("routePrefix", DEFAULT_ROUTE_PREFIX)
     if not isinstance(prefix, str):
         raise AppLoadError(f"{host_path}: extensions.http.routePrefix must be a string")
-    return HostSettings(app_dir, hub_name, prefix.strip("/"), MappingProxyType(values))
+
+    def setting(name: str) -> str | None:
+        return probe.get(name, env)
+
+    return HostSettings(
+        app_dir, hub_name, prefix.strip("/"), MappingProxyType(values),
+        max_concurrent_activities=_throttle(durable, MAX_ACTIVITIES, host_path, setting),
+        max_concurrent_orchestrators=_throttle(durable, MAX_ORCHESTRATORS, host_path, setting),
+        thread_count=_thread_count(setting))
 
 
 def apply_values(settings: HostSettings,

@@ -33,12 +33,16 @@ class DurableRuntime:
         replay: ReplayProcesses | None = None,
         orchestration_workers: int = 4,
         activity_concurrency: int = 32,
+        sync_threads: int | None = 32,
         pending_sweep_seconds: float = PENDING_SWEEP_SECONDS,
     ) -> None:
         """Bind the app's functions to ``hub``; nothing runs until :meth:`start`.
 
         With ``replay`` (started by its owner) orchestrators replay in its worker
-        processes; without, on a thread of this process.
+        processes; without, on a thread of this process. At most ``orchestration_workers``
+        episodes and ``activity_concurrency`` activities run at once; sync activities on
+        ``sync_threads`` threads (None: Python's default pool size). ``LocalHost`` takes
+        all three from the app's ``host.json`` and app settings.
         """
         self.hub = hub
         self.client = DurableClient(hub, orchestrators)
@@ -48,6 +52,7 @@ class DurableRuntime:
         self.workers = Workers(hub, episodes, activities, self.client,
                                orchestration_workers=orchestration_workers,
                                activity_concurrency=activity_concurrency,
+                               sync_threads=sync_threads,
                                pending_sweep_seconds=pending_sweep_seconds)
 
     async def start(self) -> None:

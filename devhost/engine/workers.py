@@ -72,23 +72,38 @@ class Workers:
         *,
         orchestration_workers: int = 4,
         activity_concurrency: int = 32,
+        sync_threads: int | None = 32,
         pending_sweep_seconds: float = PENDING_SWEEP_SECONDS,
     ) -> None:
         """Bind the loops to ``hub``; nothing runs until :meth:`start`.
 
         ``client`` sends again the starts the sweep finds lost; its change signal wakes
-        waiters after every commit.
+        waiters after every commit. ``orchestration_workers`` loops replay episodes, so at
+        most that many at once; at most ``activity_concurrency`` activities run at once,
+        sync or async (each holds its slot until it ends, as with the Durable extension's
+        ``maxConcurrentActivityFunctions``). Sync ones run on ``sync_threads`` threads
+        (None: Python's default pool size, as the Python worker sizes its pool when
+        ``PYTHON_THREADPOOL_THREAD_COUNT`` is unset); async ones on the event loop.
         """
+        counts = {"orchestration_workers": orchestration_workers,
+                  "activity_concurrency": activity_concurrency}
+        if sync_threads is not None:
+            counts["sync_threads"] = sync_threads
+        for name, count in counts.items():
+            if count < 1:
+                raise ValueError(f"{name} must be at least 1, not {count}")
         self.hub = hub
         self.episodes = episodes
         self.activities = activities
         self._client = client
         self._changes: ChangeSignal = client.changes
-        self._orchestration_workers = orchestration_workers
+        # The bounds the loops keep (read-only, for the host's log and tests).
+        self.orchestration_workers = orchestration_workers
+        self.activity_concurrency = activity_concurrency
+        self.sync_threads = sync_threads
         self._pending_sweep_seconds = pending_sweep_seconds
         self._activity_slots = asyncio.Semaphore(activity_concurrency)
-        self._pool = ThreadPoolExecutor(max_workers=activity_concurrency,
-                                        thread_name_prefix="activity")
+        self._pool = ThreadPoolExecutor(max_workers=sync_threads, thread_name_prefix="activity")
         self._tasks: set[asyncio.Task[None]] = set()
         # Per instance: episodes in a row whose replay worker process died meanwhile.
         self._worker_deaths: dict[str, int] = {}
@@ -96,7 +111,7 @@ class Workers:
 
     def start(self) -> None:
         """Start every loop on the running event loop."""
-        for number in range(self._orchestration_workers):
+        for number in range(self.orchestration_workers):
             self._spawn(self._orchestration_loop(), f"orchestrations-{number}")
         self._spawn(self._activity_loop(), "activities")
         self._spawn(self._pending_sweep_loop(), "pending-sweep")

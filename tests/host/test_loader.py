@@ -30,7 +30,7 @@ def test_order_app_index() -> None:
     assert list(index.orchestrators) == ["OrderOrchestrator"]
     assert list(index.activities) == ["BackendAction"]
     activity = index.activities["BackendAction"]
-    assert (activity.input_param, activity.is_async) == ("action", False)
+    assert (activity.input_param, activity.is_async) == ("action", True)
     assert index.app_dir == ORDER_APP
 
 

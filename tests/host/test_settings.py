@@ -1,6 +1,7 @@
 """host.json and local.settings.json: defaults, overrides, and applying Values."""
 
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -108,3 +109,63 @@ def test_values_stay_out_of_repr(tmp_path: Path) -> None:
     """Values may hold secrets, so the settings' repr leaves them out."""
     write_json(tmp_path, "local.settings.json", {"Values": {"TOKEN": "s3cr3t"}})
     assert "s3cr3t" not in repr(load_settings(tmp_path, environ={}))
+
+
+# Concurrency: host.json's durableTask throttles and the Python worker's thread count ----------
+
+def durable_task(folder: Path, **throttles: object) -> None:
+    """Write a host.json whose extensions.durableTask holds ``throttles``."""
+    write_json(folder, "host.json", {"version": "2.0", "extensions": {"durableTask": throttles}})
+
+
+def test_concurrency_defaults_are_azures_for_one_dedicated_instance(tmp_path: Path) -> None:
+    """Unset, both throttles are 10 x the processors and the thread count is Python's default."""
+    settings = load_settings(tmp_path, environ={})
+    per_instance = 10 * (os.cpu_count() or 1)
+    assert (settings.max_concurrent_activities, settings.max_concurrent_orchestrators,
+            settings.thread_count) == (per_instance, per_instance, None)
+
+
+def test_concurrency_is_read_from_host_json_and_app_settings(tmp_path: Path) -> None:
+    """The throttles come from extensions.durableTask, the thread count from Values."""
+    durable_task(tmp_path, maxConcurrentActivityFunctions=7, maxConcurrentOrchestratorFunctions=3)
+    write_json(tmp_path, "local.settings.json", {"Values": {"PYTHON_THREADPOOL_THREAD_COUNT": 2}})
+    settings = load_settings(tmp_path, environ={})
+    assert (settings.max_concurrent_activities, settings.max_concurrent_orchestrators,
+            settings.thread_count) == (7, 3, 2)
+    assert load_settings(tmp_path, environ={"PYTHON_THREADPOOL_THREAD_COUNT": "5"}
+                         ).thread_count == 5
+
+
+def test_an_app_setting_overrides_a_host_json_throttle(tmp_path: Path) -> None:
+    """AzureFunctionsJobHost__extensions__durableTask__<name> wins over host.json, as in Azure."""
+    durable_task(tmp_path, maxConcurrentActivityFunctions=7)
+    name = "AzureFunctionsJobHost__extensions__durableTask__maxConcurrentActivityFunctions"
+    assert load_settings(tmp_path, environ={name: "300"}).max_concurrent_activities == 300
+    write_json(tmp_path, "local.settings.json", {"Values": {name: "40"}})
+    assert load_settings(tmp_path, environ={}).max_concurrent_activities == 40
+
+
+@pytest.mark.parametrize("name", ["maxConcurrentActivityFunctions",
+                                  "maxConcurrentOrchestratorFunctions"])
+@pytest.mark.parametrize("value", [0, -1, 2.5, "ten", True, [4]])
+def test_a_throttle_that_is_no_positive_integer_is_refused(tmp_path: Path, name: str,
+                                                            value: object) -> None:
+    """A throttle the Durable extension would refuse stops the start, naming the setting."""
+    durable_task(tmp_path, **{name: value})
+    with pytest.raises(AppLoadError, match=f"{name} must be a positive integer"):
+        load_settings(tmp_path, environ={})
+
+
+def test_a_bad_overriding_app_setting_is_refused(tmp_path: Path) -> None:
+    """An overriding app setting that is no positive integer is refused under its own name."""
+    name = "AzureFunctionsJobHost__extensions__durableTask__maxConcurrentOrchestratorFunctions"
+    with pytest.raises(AppLoadError, match=f"app setting {name} must be a positive integer"):
+        load_settings(tmp_path, environ={name: "0"})
+
+
+@pytest.mark.parametrize("value", ["0", "-2", "four", "1.5"])
+def test_a_bad_thread_count_is_refused(tmp_path: Path, value: str) -> None:
+    """PYTHON_THREADPOOL_THREAD_COUNT below 1 or not a whole number is refused at start."""
+    with pytest.raises(AppLoadError, match="PYTHON_THREADPOOL_THREAD_COUNT must be a whole"):
+        load_settings(tmp_path, environ={"PYTHON_THREADPOOL_THREAD_COUNT": value})
