@@ -7,12 +7,9 @@ order sent to the last order showing ``awaiting_approval``: three backend action
 so about three delays when every order waits at the same time. Nobody approves; the host
 stops with the orders still waiting.
 
-The host reads its activity throttle from the app, as in Azure. The order app's
-``host.json`` sets none, so one instance would allow 10 per processor; the bench raises it
-for the whole burst through the app setting that overrides ``host.json`` in Azure
-(``AzureFunctionsJobHost__extensions__durableTask__maxConcurrentActivityFunctions``), so
-the figure shows whether the waits themselves overlap: an async BackendAction holds a slot
-but no thread while it waits.
+The host reads its activity throttle from the app, as in Azure: the order app's
+``host.json`` allows 500 activities at once per instance (its BackendAction mostly waits,
+holding a slot but no thread), so the figure shows whether the waits themselves overlap.
 """
 
 from __future__ import annotations
@@ -30,12 +27,10 @@ from bench.emulator import emulator_process
 from bench.figures import AZURITE, Figure
 from bench.scenarios.orders import FUNCTION_KEY, ClientProcess, app_environment, stage_of
 from devhost.app.loader import import_state_kept
-from devhost.app.settings import HOST_JSON_OVERRIDE, MAX_ACTIVITIES, HostSettings
+from devhost.app.settings import HostSettings
 from devhost.host import LocalHost
 from devhost.taskhub.base import InstanceRecord, TaskHub
 
-# Room for every order's backend action at once (three per order, one at a time each).
-ACTIVITY_SLOTS = 1000
 WARM_UP_ORDERS = 2
 WAITING = "awaiting_approval"
 
@@ -128,7 +123,6 @@ async def scenario(run: Run) -> None:
                 if backend == AZURITE:  # a fresh Azurite for each batch, as for `orders`
                     await asyncio.to_thread(run.backends.renew)
                 with app_environment(emulator.host_port):
-                    os.environ[HOST_JSON_OVERRIDE + MAX_ACTIVITIES] = str(ACTIVITY_SLOTS)
                     seconds[backend].append(await _seconds_on_host(run, backend, count))
                 run.progress(f"  (a burst of {count} [{backend}]: {seconds[backend][-1]:.1f} s)")
     for backend, measured in seconds.items():
