@@ -598,6 +598,7 @@ class TestAzureAnswers:
 
     @staticmethod
     def base(front_end: HttpFrontEnd) -> str:
+        """The management API's public base URL."""
         return f"{front_end.base_url}/runtime/webhooks/durabletask"
 
     async def test_query_without_top_pages_at_100(self, frame: Frame) -> None:
@@ -795,7 +796,7 @@ class TestAzureAnswers:
         """An unknown orchestrator or a bad instance id is a 400 'One or more of the
         arguments submitted is incorrect' with the ArgumentException's message; ids may
         have 256 characters (DurableClient.cs, StartNewAsync and MaxInstanceIdLength)."""
-        front_end, client, _, keys = frame
+        front_end, _, _, keys = frame
         base, code = f"{self.base(front_end)}/orchestrators", {"code": keys.system_key}
         status, _, body = await call("POST", f"{base}/Nope", params=code)
         assert (status, body["Message"]) == (400, "One or more of the arguments submitted "
