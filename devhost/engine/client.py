@@ -187,6 +187,15 @@ class DurableClient:
         if not await self.hub.purge_instance(instance_id):
             raise InstanceNotFound(instance_id)
 
+    async def purge_any_status(self, instance_id: str) -> None:
+        """Delete an instance's record and history whatever its status, as Azure's purge
+        does: a live instance is gone too, and work still under way for it finds no
+        instance and is dropped. Raises ``InstanceNotFound``.
+        """
+        if not await self.hub.purge_instance(instance_id):
+            raise InstanceNotFound(instance_id)
+        await self.changes.notify()
+
     async def requeue_unstarted(self, created_before: datetime | None = None) -> None:
         """Send again the start message of every instance still Pending.
 

@@ -420,9 +420,13 @@ async def test_approve_refuses_named_hostile_bodies(
 # Management API (system key) -------------------------------------------------------------------
 
 def assert_management_refusal(reply: Reply, *statuses: int) -> None:
-    """A 4xx JSON answer from the management API (its own shape: Message/ExceptionMessage)."""
+    """A 4xx answer from the management API: a JSON error (Message, ExceptionMessage) for a
+    400, no body for a 404, as the extension's HttpApiHandler answers."""
     assert reply.status in statuses, (reply.status, reply.text[:300])
-    assert isinstance(reply.body, dict), reply.text[:300]
+    if reply.status == 404:
+        assert reply.text == "", reply.text[:300]
+    else:
+        assert isinstance(reply.body, dict), reply.text[:300]
 
 
 @HOSTILE
@@ -464,9 +468,14 @@ query_parameters = st.fixed_dictionaries({}, optional={
 async def test_management_query_refuses_hostile_parameters(
         host: LocalHost, api: HttpApi, waiting: str, params: dict[str, str],
         continuation: str | None, method: str) -> None:
-    """Protection: query filters and paging values are parsed defensively (200/400/404, no 5xx)."""
+    """Protection: query filters and paging values are parsed defensively (200/400/404, no 5xx).
+
+    A purge by filter deletes live instances too unless its runtimeStatus names an ended
+    status (as Azure's does), so the DELETE keeps the waiting order out with one.
+    """
     if method == "DELETE":
-        params = {**params, "createdTimeFrom": params.get("createdTimeFrom") or "x"}
+        params = {**params, "createdTimeFrom": params.get("createdTimeFrom") or "x",
+                  "runtimeStatus": params.get("runtimeStatus", "") + ",Completed"}
     query = "&".join(f"{segment(k)}={segment(v)}" for k, v in params.items())
     query += f"&code={segment(api.key('system'))}"
     headers = {} if continuation is None else {"x-ms-continuation-token":
@@ -474,7 +483,7 @@ async def test_management_query_refuses_hostile_parameters(
     reply = await api.request(method, "/runtime/webhooks/durabletask/instances", query=query,
                               headers=headers, route=MANAGEMENT_QUERY)
     assert reply.status in (200, 400, 404), (reply.status, reply.text[:300])
-    assert reply.body is not None
+    assert reply.body is not None or reply.status == 404
     assert host.runtime is not None
     assert [r.instance_id for r in await host.runtime.client.query()] == [waiting]
 

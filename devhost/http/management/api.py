@@ -9,20 +9,25 @@ the Functions host answers:
 route                                      verb     answers
 =========================================  =======  ===========================================
 ``orchestrators/{name}[/{instanceId}]``    POST     202 + management URLs; 400 unknown
-                                                    orchestrator or bad JSON; 409 id in use
-``instances/{id}/raiseEvent/{event}``      POST     202; 404; 410 ended; 400 not JSON
+                                                    orchestrator, bad id or bad JSON; 500
+                                                    id in use (as Azure's catch-all answers)
+``instances/{id}/raiseEvent/{event}``      POST     202; 404; 410 ended; 400 not JSON/empty
 ``instances/{id}``                         GET      200 ended, 202 running/pending, 404
 ``instances/{id}/terminate?reason=``       POST     202; 404; 410 ended
-``instances/{id}``                         DELETE   200 ``{"instancesDeleted": 1}``; 404;
-                                                    412 not ended
-``instances/``                             GET      200 + list (filters: runtimeStatus,
-                                                    createdTimeFrom/To, instanceIdPrefix, top)
+``instances/{id}``                         DELETE   200 ``{"instancesDeleted": 1}`` whatever
+                                                    its status; 404
+``instances/``                             GET      200 + list, 100 a page unless ``top``
+                                                    (filters: runtimeStatus, createdTimeFrom/To,
+                                                    instanceIdPrefix)
 ``instances/``                             DELETE   purge by filter (createdTimeFrom needed)
 =========================================  =======  ===========================================
 
-Key checks happen before a request gets here (see ``devhost.http.server``); this module
-only translates HTTP into ``DurableClient`` calls and the client's errors into status
-codes; it never reads an instance to decide what the client decides.
+Status codes and bodies are those of the extension's ``HttpApiHandler.cs``: 404 and 410
+have no body, query parameter names are case-insensitive, malformed optional filters are
+left out rather than refused. Key checks happen before a request gets here (see
+``devhost.http.server``); this module only translates HTTP into ``DurableClient`` calls
+and the client's errors into status codes; it never reads an instance to decide what the
+client decides.
 """
 
 from __future__ import annotations
@@ -38,8 +43,8 @@ from devhost.engine.protocol import HistoryEvent
 from devhost.errors import (
     InstanceEnded,
     InstanceExists,
-    InstanceNotEnded,
     InstanceNotFound,
+    InvalidInstanceId,
     StorageUnavailable,
     UnknownOrchestrator,
 )
@@ -47,6 +52,7 @@ from devhost.http.durable_binding import DurableUrls
 from devhost.http.management import params
 from devhost.http.management.bodies import (
     JSON_TYPE,
+    empty,
     error,
     json_response,
     json_value,
@@ -66,19 +72,23 @@ _UNSUPPORTED_OPERATIONS = frozenset({"rewind", "restart", "suspend", "resume"})
 _URL_KEYS = ("id", "statusQueryGetUri", "sendEventPostUri", "terminatePostUri",
              "purgeHistoryDeleteUri", "restartPostUri", "suspendPostUri", "resumePostUri")
 
+# The statuses the Azure Storage provider's purge by filter keeps from runtimeStatus.
+_ENDED_NAMES = frozenset({"Completed", "Terminated", "Canceled", "Failed"})
+# Page size of a query without ``top`` (OrchestrationStatusQueryCondition.PageSize).
+DEFAULT_PAGE_SIZE = 100
+_INTERNAL_ERROR = "Something went wrong while processing your request"
+_BAD_ARGUMENTS = "One or more of the arguments submitted is incorrect"
+_JSON_READER_ERROR = "Newtonsoft.Json.JsonReaderException"
+
 Handler = Callable[[web.Request, Mapping[str, str], bool], Awaitable[web.Response]]
 
 
-def _not_found(instance_id: str) -> web.Response:
-    return error(404, f"No instance with ID '{instance_id}' found.")
-
-
-def _gone(instance_id: str) -> web.Response:
-    return error(410, f"Instance '{instance_id}' has already ended.")
-
-
 class _BadEventData(ValueError):
-    """An event's body that the Functions host refuses; ``str()`` is its message."""
+    """An event's body that the Functions host refuses: its 400 answer."""
+
+    def __init__(self, response: web.Response) -> None:
+        super().__init__("bad event data")
+        self.response = response
 
 
 class ManagementApi:
@@ -103,35 +113,31 @@ class ManagementApi:
         ``via_rpc`` marks a call through the secret RPC base; its answers never echo the
         request URL back.
         """
-        matches = self._routes.match(path)
-        if not matches:
-            return error(404, "no such management route")
-        for match in matches:
+        for match in self._routes.match(path):
             handler = match.target.get(request.method)
             if handler is not None:
                 return await self._guarded(handler, request, match.values, via_rpc)
-        allowed = sorted({m for match in matches for m in match.target})
-        return json_response(405, {"Message": "method not allowed"},
-                             {"Allow": ", ".join(allowed)})
+        # Azure answers a route it does not know, or a verb a route does not take, with a
+        # bare 404.
+        return empty(404)
 
     async def _guarded(self, handler: Handler, request: web.Request,
                        values: Mapping[str, str], via_rpc: bool) -> web.Response:
         """Run a handler, turning the client's errors into their answers and host failures
         into 5xx answers without internals."""
-        instance_id = values.get("instanceId", "")
         try:
             return await handler(request, values, via_rpc)
         except InstanceNotFound:
-            return _not_found(instance_id)
+            return empty(404)
         except InstanceEnded:
-            return _gone(instance_id)
+            return empty(410)
         except StorageUnavailable:
             log.warning("management %s: storage unavailable", request.method, exc_info=True)
             return error(503, "the task hub's storage is unavailable; try again")
         except Exception:
             # The SDK parses every answer as JSON, so even a bug answers in JSON.
             log.exception("management %s failed", request.method)
-            return error(500, "Something went wrong while processing your request")
+            return error(500, _INTERNAL_ERROR)
 
     def _accepted(self, instance_id: str) -> web.Response:
         """202 with the management URLs, Location and Retry-After (the async HTTP pattern)."""
@@ -145,27 +151,39 @@ class ManagementApi:
         """Start an orchestration; optionally wait for it (``timeout``/``pollingInterval``)."""
         name = values["functionName"]
         instance_id = values.get("instanceId") or None
-        if instance_id is not None and (problem := params.check_instance_id(instance_id)):
-            return error(400, problem)
         try:
             input_text = params.start_input(await request.read())
-        except ValueError:  # JsonTooDeep included
-            return error(400, "Invalid JSON content")
+        except ValueError as bad:  # JsonTooDeep included
+            return error(400, "Invalid JSON content", str(bad), _JSON_READER_ERROR)
         try:
             new_id = await self._client.start_new(name, instance_id, input_text)
-        except UnknownOrchestrator:
-            return error(400, f"The function '{name}' doesn't exist, is disabled, or is not "
-                              "an orchestrator function.")
+        except (UnknownOrchestrator, InvalidInstanceId) as refused:
+            # StartNewAsync throws ArgumentExceptions (the function first, then the id),
+            # which HttpApiHandler answers 400.
+            return error(400, _BAD_ARGUMENTS, str(refused), "System.ArgumentException")
         except InstanceExists:
-            return error(409, f"An instance with ID '{instance_id}' already exists and has "
-                              "not ended.")
+            return await self._already_exists(values["instanceId"])
         log.info("started orchestration %s as %s", name, new_id)
+        query = params.query_values(request.query)
         try:
-            timeout = float(request.query["timeout"])
-            interval = float(request.query["pollingInterval"])
+            timeout = float(query["timeout"])
+            interval = float(query["pollingInterval"])
         except (KeyError, ValueError):
             return self._accepted(new_id)
+        if interval > timeout:
+            # The instance has started; only the wait is refused (an ArgumentException).
+            return error(400, _BAD_ARGUMENTS, f"Total timeout {timeout:g} should be bigger "
+                         f"than retry timeout {interval:g}", "System.ArgumentException")
         return await self._wait(request, new_id, timeout, interval, via_rpc)
+
+    async def _already_exists(self, instance_id: str) -> web.Response:
+        """A start over a live id: Durable Task's ``OrchestrationAlreadyExistsException``,
+        which the extension does not catch, so its catch-all answers 500."""
+        record = await self._client.get_instance(instance_id)
+        status = record.runtime_status.value if record is not None else "Running"
+        return error(500, _INTERNAL_ERROR,
+                     f"An Orchestration instance with the status {status} already exists.",
+                     "DurableTask.Core.Exceptions.OrchestrationAlreadyExistsException")
 
     async def _wait(self, request: web.Request, instance_id: str, timeout: float,
                     interval: float, via_rpc: bool) -> web.Response:
@@ -188,7 +206,8 @@ class ManagementApi:
         """Deliver an external event; the data stays the JSON the caller sent.
 
         The body is judged only once the instance is known live, in Azure's sequence:
-        404, then 410, then 400 for a body that is not JSON.
+        404, then 410, then 400 for a body that is not JSON (an empty one included: the
+        extension parses it with ``JToken.Load``, which refuses nothing to read).
         """
         instance_id, event = values["instanceId"], values["eventName"]
         content_type = request.content_type.lower()
@@ -196,17 +215,23 @@ class ManagementApi:
 
         def check_data() -> None:
             if content_type != JSON_TYPE:
-                raise _BadEventData("Only application/json request content is supported")
+                raise _BadEventData(
+                    error(400, "Only application/json request content is supported"))
+            if not raw:
+                raise _BadEventData(error(
+                    400, "Invalid JSON content",
+                    "Error reading JToken from JsonReader. Path '', line 0, position 0.",
+                    _JSON_READER_ERROR))
             try:
-                if raw:
-                    params.parse_json(raw)
-            except ValueError:
-                raise _BadEventData("Invalid JSON content") from None
+                params.parse_json(raw)
+            except ValueError as bad:
+                raise _BadEventData(error(400, "Invalid JSON content", str(bad),
+                                          _JSON_READER_ERROR)) from None
 
         try:
-            await self._client.raise_event(instance_id, event, raw or None, check_data)
+            await self._client.raise_event(instance_id, event, raw, check_data)
         except _BadEventData as bad:
-            return error(400, str(bad))
+            return bad.response
         return web.Response(status=202)
 
     async def _operation(self, request: web.Request, values: Mapping[str, str],
@@ -216,8 +241,9 @@ class ManagementApi:
         if operation in _UNSUPPORTED_OPERATIONS:
             return error(501, f"'{operation}' is not supported by the local host")
         if operation != "terminate":
-            return error(404, f"no instance operation '{values['operation']}'")
-        await self._client.terminate(values["instanceId"], request.query.get("reason"))
+            return empty(404)
+        reason = params.query_values(request.query).get("reason")
+        await self._client.terminate(values["instanceId"], reason)
         return web.Response(status=202)
 
     def _status_response(self, request: web.Request, record: InstanceRecord,
@@ -231,7 +257,8 @@ class ManagementApi:
                 headers["Location"] = str(request.url)
             return json_response(202, body, headers)
         failed = record.runtime_status == RuntimeStatus.FAILED
-        if failed and params.flag(request.query, "returnInternalServerErrorOnFailure", False):
+        query = params.query_values(request.query)
+        if failed and params.flag(query, "returnInternalServerErrorOnFailure", False):
             return json_response(500, body)
         return json_response(200, body)
 
@@ -239,45 +266,38 @@ class ManagementApi:
                       via_rpc: bool) -> web.Response:
         """One instance's status (``showHistory``, ``showHistoryOutput``, ``showInput``)."""
         instance_id = values["instanceId"]
+        query = params.query_values(request.query)
         record = await self._client.get_instance(instance_id)
         if record is None:
-            return _not_found(instance_id)
-        history = None
-        if params.flag(request.query, "showHistory", False):
-            events: list[HistoryEvent] = await self._client.get_history(instance_id)
-            history = history_view(events,
-                                   params.flag(request.query, "showHistoryOutput", False))
+            return empty(404)
         # Azure shows the input unless told not to; the SDK only ever sends showInput=True.
-        show_input = params.flag(request.query, "showInput", True)
+        show_input = params.flag(query, "showInput", True)
+        history = None
+        # A Pending instance has no history to show: historyEvents is left out.
+        if (params.flag(query, "showHistory", False)
+                and record.runtime_status != RuntimeStatus.PENDING):
+            events: list[HistoryEvent] = await self._client.get_history(instance_id)
+            history = history_view(events, params.flag(query, "showHistoryOutput", False),
+                                   show_input)
         return self._status_response(request, record, show_input, history, via_rpc)
-
-    @staticmethod
-    def _instance_query(request: web.Request) -> InstanceQuery:
-        """The query's filters; ValueError if one is malformed."""
-        query = request.query
-        return InstanceQuery(statuses=params.statuses(query),
-                             created_from=params.moment(query, "createdTimeFrom"),
-                             created_to=params.moment(query, "createdTimeTo"))
-
-    async def _select(self, request: web.Request) -> list[InstanceRecord]:
-        """Instances matching the query's filters, oldest first; ValueError if malformed."""
-        records = await self._client.query(self._instance_query(request))
-        prefix = request.query.get("instanceIdPrefix")
-        if prefix:
-            records = [r for r in records if r.instance_id.startswith(prefix)]
-        return records
 
     async def _query(self, request: web.Request, values: Mapping[str, str],
                      via_rpc: bool) -> web.Response:
-        """Many instances' statuses, paged by ``top`` and ``x-ms-continuation-token``."""
-        try:
-            records = await self._select(request)
-        except ValueError as err:
-            return error(400, str(err))
-        offset = params.count(request.headers.get(CONTINUATION_HEADER, "")) or 0
-        size = params.count(request.query.get("top", "")) or len(records)
+        """Many instances' statuses, a page at a time: ``top`` of them (100 without it),
+        the next page from ``x-ms-continuation-token``. Malformed time filters are left
+        out, as ``DateTime.TryParse`` leaves them."""
+        query = params.query_values(request.query)
+        statuses = params.statuses(query)
+        records = [] if statuses == frozenset() else await self._client.query(InstanceQuery(
+            statuses=statuses, created_from=params.lenient_moment(query, "createdTimeFrom"),
+            created_to=params.lenient_moment(query, "createdTimeTo")))
+        prefix = query.get("instanceIdPrefix")
+        if prefix:
+            records = [r for r in records if r.instance_id.startswith(prefix)]
+        offset = params.count(request.headers.get(CONTINUATION_HEADER, "").strip()) or 0
+        size = params.count(query.get("top", "")) or DEFAULT_PAGE_SIZE
         page = records[offset:offset + size]
-        show_input = params.flag(request.query, "showInput", True)
+        show_input = params.flag(query, "showInput", True)
         headers = {}
         if offset + size < len(records):
             headers[CONTINUATION_HEADER] = str(offset + size)
@@ -285,34 +305,39 @@ class ManagementApi:
 
     async def _purge(self, request: web.Request, values: Mapping[str, str],
                      via_rpc: bool) -> web.Response:
-        """Delete one ended instance's record and history."""
-        instance_id = values["instanceId"]
-        try:
-            await self._client.purge(instance_id)
-        except InstanceNotEnded as live:
-            return error(412, "Only orchestrations in a terminal state can be purged, but "
-                              f"'{instance_id}' is {live.status}")
+        """Delete one instance's record and history, whatever its status (Azure's purge
+        deletes a running instance too)."""
+        await self._client.purge_any_status(values["instanceId"])
         return json_response(200, {"instancesDeleted": 1})
 
     async def _purge_by(self, request: web.Request, values: Mapping[str, str],
                         via_rpc: bool) -> web.Response:
-        """Delete every ended instance matching the filters (``createdTimeFrom`` required)."""
-        if not request.query.get("createdTimeFrom"):
-            return error(400, "Please provide value for 'createdTimeFrom' parameter.")
-        try:
-            records = await self._select(request)
-        except ValueError as err:
-            return error(400, str(err))
+        """Delete the instances created from ``createdTimeFrom`` (required) to
+        ``createdTimeTo`` (default: now) in the given runtime statuses.
+
+        As the Azure Storage provider does it (``AzureTableTrackingStore``): only the
+        ended statuses of the filter count, and a filter left without any (none given,
+        or only live ones) selects every status, running instances included.
+        ``instanceIdPrefix`` is not a filter of this route.
+        """
+        query = params.query_values(request.query)
+        created_from = params.lenient_moment(query, "createdTimeFrom")
+        if created_from is None:
+            return json_response(400, "Please provide value for 'createdTimeFrom' parameter.")
+        created_to = params.lenient_moment(query, "createdTimeTo") or self._client.hub.clock.now()
+        ended = params.status_names(query) & _ENDED_NAMES
+        records = await self._client.query(InstanceQuery(
+            statuses=frozenset(s for s in RuntimeStatus if s.value in ended) if ended else None,
+            created_from=created_from, created_to=created_to))
         deleted = 0
         for record in records:
-            if record.runtime_status.has_ended:
-                try:
-                    await self._client.purge(record.instance_id)
-                    deleted += 1
-                except (InstanceNotFound, InstanceNotEnded):
-                    continue  # gone or restarted since the query: not this purge's to count
+            try:
+                await self._client.purge_any_status(record.instance_id)
+                deleted += 1
+            except InstanceNotFound:
+                continue  # gone since the query: not this purge's to count
         if not deleted:
-            return error(404, "no instance matched")
+            return empty(404)
         return json_response(200, {"instancesDeleted": deleted})
 
     async def _no_entities(self, request: web.Request, values: Mapping[str, str],

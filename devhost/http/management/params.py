@@ -12,26 +12,39 @@ from collections.abc import Mapping
 from datetime import datetime, timezone
 from typing import Any
 
+from multidict import CIMultiDict, MultiMapping
+
 from devhost.taskhub.base import RuntimeStatus
 
 __all__ = [
     "JsonTooDeep",
-    "check_instance_id",
     "count",
     "flag",
+    "lenient_moment",
     "moment",
     "parse_json",
+    "query_values",
     "start_input",
+    "status_names",
     "statuses",
 ]
 
 # Azure Storage refuses these in keys; the Functions host refuses them in instance ids.
-_BAD_ID_CHARS = frozenset("/\\#?")
-MAX_INSTANCE_ID_LENGTH = 100
+# DurableClient.cs, MaxInstanceIdLength.
+# OrchestrationRuntimeStatus as numbered in .NET: Enum.TryParse takes the number too.
+_STATUS_NUMBERS = {"0": "Running", "1": "Completed", "2": "ContinuedAsNew", "3": "Failed",
+                   "4": "Canceled", "5": "Terminated", "6": "Pending", "7": "Suspended"}
+_STATUS_NAMES = frozenset(_STATUS_NUMBERS.values())
 # Json.NET's default MaxDepth, which the Functions host reads management bodies with.
 MAX_JSON_DEPTH = 64
 # Paging numbers: plain ASCII digits, few enough for any page size or offset.
 _COUNT = re.compile(r"[0-9]{1,9}")
+
+
+def query_values(query: MultiMapping[str]) -> CIMultiDict[str]:
+    """The query string as the extension reads it (``GetQueryNameValuePairs``): names
+    case-insensitive, names and values trimmed."""
+    return CIMultiDict((name.strip(), value.strip()) for name, value in query.items())
 
 
 def flag(query: Mapping[str, str], name: str, default: bool) -> bool:
@@ -54,11 +67,37 @@ def moment(query: Mapping[str, str], name: str) -> datetime | None:
     return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
 
 
-def statuses(query: Mapping[str, str]) -> frozenset[RuntimeStatus] | None:
-    """``runtimeStatus=Running,Pending`` (case-insensitive; unknown names ignored)."""
-    wanted = {part.strip().lower() for part in query.get("runtimeStatus", "").split(",")}
-    found = frozenset(status for status in RuntimeStatus if status.value.lower() in wanted)
-    return found or None
+def lenient_moment(query: Mapping[str, str], name: str) -> datetime | None:
+    """A time filter read like ``DateTime.TryParse``: None when missing or malformed (the
+    extension then leaves that filter out rather than refusing the request)."""
+    try:
+        return moment(query, name)
+    except ValueError:
+        return None
+
+
+def status_names(query: MultiMapping[str]) -> frozenset[str]:
+    """The .NET status names in ``runtimeStatus=Running,Pending``, read like
+    ``Enum.TryParse``: names match exactly (case-sensitive), a number is the .NET enum's
+    value, other values are skipped; every ``runtimeStatus`` parameter counts."""
+    names = set()
+    for text in query.getall("runtimeStatus", []):
+        for part in text.split(","):
+            part = part.strip()
+            name = _STATUS_NUMBERS.get(part.removeprefix("+"), part)
+            if name in _STATUS_NAMES:
+                names.add(name)
+    return frozenset(names)
+
+
+def statuses(query: MultiMapping[str]) -> frozenset[RuntimeStatus] | None:
+    """The statuses ``runtimeStatus`` names (see :func:`status_names`): None when it names
+    none (no filter), else a set, possibly empty (``Canceled`` is a status no instance
+    here has)."""
+    names = status_names(query)
+    if not names:
+        return None
+    return frozenset(status for status in RuntimeStatus if status.value in names)
 
 
 def start_input(body: bytes) -> str | None:
@@ -123,10 +162,3 @@ def count(text: str) -> int | None:
     return int(text) if _COUNT.fullmatch(text) else None
 
 
-def check_instance_id(instance_id: str) -> str | None:
-    """Why an instance id cannot be used, or None."""
-    if len(instance_id) > MAX_INSTANCE_ID_LENGTH:
-        return f"instance ids are at most {MAX_INSTANCE_ID_LENGTH} characters"
-    if any(c in _BAD_ID_CHARS or ord(c) < 32 or ord(c) == 127 for c in instance_id):
-        return "instance ids cannot contain '/', '\\', '#', '?' or control characters"
-    return None

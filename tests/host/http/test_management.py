@@ -2,7 +2,7 @@
 
 import json
 import logging
-from datetime import timedelta
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import aiohttp
@@ -10,9 +10,17 @@ import azure.functions as func
 import pytest
 from azure.durable_functions import DurableOrchestrationClient, OrchestrationRuntimeStatus
 
-from devhost.engine.protocol import EventType
+from devhost.engine.protocol import (
+    EventType,
+    execution_started,
+    task_failed,
+    task_scheduled,
+    timer_created,
+    timer_fired,
+)
 from devhost.errors import StorageUnavailable
 from devhost.http.keys import HostKeys
+from devhost.http.management.bodies import history_json, net_time
 from devhost.http.server import HttpFrontEnd
 from devhost.taskhub.base import InstanceRecord, Message, RuntimeStatus
 from tests.support.engine import of_kind
@@ -260,7 +268,8 @@ class TestStatus:
     """get_status, get_status_by, get_status_all."""
 
     async def test_status_of_running_instance(self, frame: Frame) -> None:
-        """JSON values for input and custom status, times parsed, status Running."""
+        """The input as the JSON text the SDK sent, custom status as a JSON value, times
+        parsed, status Running."""
         _, client, served, _ = frame
         await served.runtime.advance(minutes=1)
         instance_id = await client.start_new("AwaitApproval", None, {"city": "Tokyo"})
@@ -268,7 +277,7 @@ class TestStatus:
         status = await client.get_status(instance_id)
         assert status.runtime_status == OrchestrationRuntimeStatus.Running
         assert (status.name, status.instance_id) == ("AwaitApproval", instance_id)
-        assert status.input_ == {"city": "Tokyo"}
+        assert status.input_ == json.dumps({"city": "Tokyo"})
         assert status.custom_status == {"stage": "cooking"}
         assert status.created_time == CLOCK_START + timedelta(minutes=1)
         assert status.output is None
@@ -327,7 +336,8 @@ class TestStatus:
         assert status.output == output
 
     async def test_history_only_when_asked(self, frame: Frame) -> None:
-        """historyEvents appear with show_history; results only with show_history_output."""
+        """historyEvents appear with show_history, inputs (JSON text) with them; results only
+        with show_history_output (DurableClient.cs, history conversion)."""
         _, client, served, _ = frame
         instance_id = await client.start_new("Hello", None, "Tokyo")
         await served.client.wait_for(instance_id)
@@ -336,26 +346,27 @@ class TestStatus:
         with_history = await client.get_status(instance_id, show_history=True)
         events = with_history.historyEvents  # type: ignore[attr-defined]
         assert [e["EventType"] for e in events] == [
-            "ExecutionStarted", "TaskScheduled", "TaskCompleted", "ExecutionCompleted"]
+            "ExecutionStarted", "TaskCompleted", "ExecutionCompleted"]
         assert events[1]["FunctionName"] == "SayHello"
-        assert all("Result" not in e and "Input" not in e for e in events)
+        assert all("Result" not in e for e in events)
+        assert (events[0]["Input"], events[1]["Input"]) == ('"Tokyo"', '"Tokyo"')
         full = await client.get_status(instance_id, show_history=True, show_history_output=True)
         events = full.historyEvents  # type: ignore[attr-defined]
-        assert events[0]["Input"] == "Tokyo"
-        assert events[1]["Input"] == "Tokyo"
+        assert events[0]["Input"] == '"Tokyo"'
+        assert events[1]["Result"] == "Hello Tokyo"
         assert events[2]["Result"] == "Hello Tokyo"
-        assert events[3]["Result"] == "Hello Tokyo"
 
     async def test_input_hidden_with_show_input_false(self, frame: Frame) -> None:
         """Input is shown by default (as in Azure) and hidden with showInput=false."""
         front_end, client, _, _ = frame
         instance_id = await client.start_new("Hello", None, {"secret": "x"})
-        assert (await client.get_status(instance_id, show_input=True)).input_ == {"secret": "x"}
+        sent = json.dumps({"secret": "x"})
+        assert (await client.get_status(instance_id, show_input=True)).input_ == sent
         url = links(front_end, client, instance_id)["statusQueryGetUri"]
         _, _, body = await call("GET", url + "&showInput=false")
         assert body["input"] is None
         _, _, body = await call("GET", url)
-        assert body["input"] == {"secret": "x"}
+        assert body["input"] == sent
 
     async def test_status_by_filters(self, frame: Frame) -> None:
         """Runtime status and creation time filters select the matching instances."""
@@ -383,7 +394,8 @@ class TestStatus:
         assert [s.instance_id for s in window] == [second]
 
     async def test_status_all(self, frame: Frame) -> None:
-        """get_status_all lists every instance, oldest first, inputs included."""
+        """get_status_all lists every instance, oldest first, inputs included (as the JSON
+        text the SDK sent)."""
         _, client, served, _ = frame
         ids = []
         for n in range(3):  # a minute apart: oldest first is creation order
@@ -391,7 +403,7 @@ class TestStatus:
             await served.runtime.advance(minutes=1)
         statuses = await client.get_status_all()
         assert [s.instance_id for s in statuses] == ids
-        assert [s.input_ for s in statuses] == [0, 1, 2]
+        assert [s.input_ for s in statuses] == ["0", "1", "2"]
 
     async def test_query_pages_with_top(self, frame: Frame) -> None:
         """``top`` pages the list; the continuation header fetches the next page."""
@@ -410,13 +422,16 @@ class TestStatus:
         assert [s["instanceId"] for s in page] == ids[2:]
         assert "x-ms-continuation-token" not in headers
 
-    async def test_bad_time_filter_is_400(self, frame: Frame) -> None:
-        """A malformed createdTimeFrom is refused rather than silently ignored."""
-        front_end, _, _, keys = frame
+    async def test_bad_time_filter_is_ignored(self, frame: Frame) -> None:
+        """A malformed createdTimeFrom is left out of the query, as DateTime.TryParse leaves
+        it in HttpApiHandler.cs: every instance is listed."""
+        front_end, client, served, keys = frame
+        instance_id = await client.start_new("Echo", None, None)
+        await served.client.wait_for(instance_id)
         status, _, body = await call(
             "GET", f"{front_end.base_url}/runtime/webhooks/durabletask/instances",
             params={"code": keys.system_key, "createdTimeFrom": "yesterday"})
-        assert status == 400 and "createdTimeFrom" in body["Message"]
+        assert status == 200 and [s["instanceId"] for s in body] == [instance_id]
 
 
 class TestTerminateAndPurge:
@@ -447,12 +462,14 @@ class TestTerminateAndPurge:
             await client.terminate("nope", "why")
 
     async def test_purge(self, frame: Frame) -> None:
-        """An ended instance is purged (1), an unknown one gives 0, a running one 412."""
+        """An ended instance is purged (1), an unknown one gives 0, and a running one is
+        purged too (HttpApiHandler.cs deletes whatever the status)."""
         _, client, served, _ = frame
+        running_id = await client.start_new("AwaitApproval", None, None)
+        await served.client.wait_for(running_id, running)
+        assert (await client.purge_instance_history(running_id)).instances_deleted == 1
+        assert await served.client.get_instance(running_id) is None
         instance_id = await client.start_new("AwaitApproval", None, None)
-        with pytest.raises(Exception, match="412"):
-            await client.purge_instance_history(instance_id)
-        assert await served.client.get_instance(instance_id) is not None
         await served.client.raise_event(instance_id, "Approval", None)
         await served.client.wait_for(instance_id)
         assert (await client.purge_instance_history(instance_id)).instances_deleted == 1
@@ -461,15 +478,23 @@ class TestTerminateAndPurge:
         assert (await client.purge_instance_history(instance_id)).instances_deleted == 0
 
     async def test_purge_by_filter(self, frame: Frame) -> None:
-        """Purging by filter removes the ended instances created in the window."""
+        """Purging by filter with an ended status removes the instances in it created in the
+        window; without a status (or with live ones only) it removes every instance in the
+        window, running ones too, as the Azure Storage provider's purge does."""
         _, client, served, _ = frame
         kept = await client.start_new("AwaitApproval", None, None)
         gone = await client.start_new("Echo", None, None)
         await served.client.wait_for(kept, running)
         await served.client.wait_for(gone)
-        result = await client.purge_instance_history_by(created_time_from=CLOCK_START)
+        result = await client.purge_instance_history_by(
+            created_time_from=CLOCK_START,
+            runtime_status=[OrchestrationRuntimeStatus.Completed])
         assert result.instances_deleted == 1
         assert [r.instance_id for r in await served.client.query()] == [kept]
+        result = await client.purge_instance_history_by(
+            created_time_from=CLOCK_START, runtime_status=[OrchestrationRuntimeStatus.Running])
+        assert result.instances_deleted == 1
+        assert await served.client.query() == []
 
 
 class TestCheckStatusUrls:
@@ -482,7 +507,7 @@ class TestCheckStatusUrls:
         stopped = await client.start_new("AwaitApproval", None, None)
         urls = links(front_end, client, approved)
         status, _, body = await call("GET", urls["statusQueryGetUri"])
-        assert (status, body["input"]) == (202, {"city": "Rome"})
+        assert (status, body["input"]) == (202, json.dumps({"city": "Rome"}))
         status, _, _ = await call("POST", urls["sendEventPostUri"].replace(
             "{eventName}", "Approval"), json={"ok": 1})
         assert status == 202
@@ -566,3 +591,289 @@ class TestServiceFailures:
         assert status == expected
         assert headers["Content-Type"].startswith("application/json")
         assert "secret detail" not in json.dumps(body)
+
+
+class TestAzureAnswers:
+    """Answers checked against the Durable extension's source, one difference each."""
+
+    @staticmethod
+    def base(front_end: HttpFrontEnd) -> str:
+        """The management API's public base URL."""
+        return f"{front_end.base_url}/runtime/webhooks/durabletask"
+
+    async def test_query_without_top_pages_at_100(self, frame: Frame) -> None:
+        """Without top a query answers 100 instances and an x-ms-continuation-token for the
+        rest (OrchestrationStatusQueryCondition.cs, PageSize = 100); the SDK's
+        get_status_all reads the first page only."""
+        front_end, client, served, keys = frame
+        served.hub.hold_episodes()
+        ids = [await served.client.start_new("Echo", f"page-{n:03d}", None)
+               for n in range(101)]
+        url = f"{self.base(front_end)}/instances/"
+        status, headers, page = await call("GET", url, params={"code": keys.system_key})
+        assert status == 200 and [s["instanceId"] for s in page] == ids[:100]
+        token = headers["x-ms-continuation-token"]
+        _, headers, page = await call("GET", url, params={"code": keys.system_key},
+                                      headers={"x-ms-continuation-token": token})
+        assert [s["instanceId"] for s in page] == ids[100:]
+        assert "x-ms-continuation-token" not in headers
+        assert len(await client.get_status_all()) == 100
+
+    async def test_runtime_status_matches_exactly(self, frame: Frame) -> None:
+        """runtimeStatus values match case-sensitively, as Enum.TryParse reads them in
+        HttpApiHandler.cs: 'running' is no status (no filter), a .NET enum number is one,
+        and every runtimeStatus parameter counts."""
+        front_end, client, served, keys = frame
+        live = await client.start_new("AwaitApproval", "live", None)
+        done = await client.start_new("Echo", "done", None)
+        await served.client.wait_for(live, running)
+        await served.client.wait_for(done)
+
+        async def ids(*statuses: str) -> list[str]:
+            query = [("code", keys.system_key)] + [("runtimeStatus", s) for s in statuses]
+            _, _, body = await call("GET", f"{self.base(front_end)}/instances", params=query)
+            return [s["instanceId"] for s in body]
+
+        assert await ids("Running") == [live]
+        assert await ids("running") == [live, done]
+        assert await ids("RUNNING,completed") == [live, done]
+        assert await ids("1") == [done]
+        assert await ids("Running", "Completed") == [live, done]
+        assert await ids("Canceled") == []
+        by_sdk = await client.get_status_by(runtime_status=[OrchestrationRuntimeStatus.Completed])
+        assert [s.instance_id for s in by_sdk] == [done]
+
+    async def test_purge_of_a_running_instance_deletes_it(self, frame: Frame) -> None:
+        """DELETE of a running instance answers 200 {"instancesDeleted": 1} and the instance
+        is gone, its later work dropped (HttpApiHandler.cs, HandleDeleteHistoryByIdRequestAsync
+        checks only that it exists)."""
+        front_end, client, served, _ = frame
+        instance_id = await client.start_new("AwaitApproval", None, None)
+        await served.client.wait_for(instance_id, running)
+        url = links(front_end, client, instance_id)["purgeHistoryDeleteUri"]
+        assert (await call("DELETE", url))[:3:2] == (200, {"instancesDeleted": 1})
+        assert await served.client.get_instance(instance_id) is None
+        assert (await call("DELETE", url))[0] == 404
+        with pytest.raises(Exception, match="No instance"):
+            await client.raise_event(instance_id, "Approval", "late")
+        await served.runtime.advance(minutes=5)
+        assert await served.client.get_instance(instance_id) is None
+        assert await served.client.get_history(instance_id) == []
+
+    async def test_start_over_a_running_id_is_500(self, frame: Frame) -> None:
+        """A start over a live id answers 500: OrchestrationAlreadyExistsException falls into
+        HttpApiHandler.cs's catch-all; the SDK's start_new raises with that body."""
+        front_end, client, served, keys = frame
+        await client.start_new("AwaitApproval", "taken", None)
+        await served.client.wait_for("taken", running)
+        status, _, body = await call(
+            "POST", f"{self.base(front_end)}/orchestrators/AwaitApproval/taken",
+            params={"code": keys.system_key}, json=None)
+        assert status == 500
+        assert body == {
+            "Message": "Something went wrong while processing your request",
+            "ExceptionMessage": "An Orchestration instance with the status Running already "
+                                "exists.",
+            "ExceptionType": "DurableTask.Core.Exceptions.OrchestrationAlreadyExistsException"}
+        with pytest.raises(Exception, match="already exists"):
+            await client.start_new("AwaitApproval", "taken", None)
+        record = await served.client.get_instance("taken")
+        assert record is not None and record.runtime_status == RuntimeStatus.RUNNING
+
+    async def test_raise_event_with_an_empty_body_is_400(self, frame: Frame) -> None:
+        """An empty event body answers 400 'Invalid JSON content' and raises nothing
+        (HttpApiHandler.cs parses it with JToken.Load, which refuses it)."""
+        front_end, client, served, _ = frame
+        instance_id = await client.start_new("AwaitApproval", None, None)
+        await served.client.wait_for(instance_id, running)
+        url = links(front_end, client, instance_id)["sendEventPostUri"].replace(
+            "{eventName}", "Approval")
+        status, _, body = await call("POST", url, data=b"",
+                                     headers={"Content-Type": "application/json"})
+        assert (status, body["Message"]) == (400, "Invalid JSON content")
+        assert body["ExceptionType"] == "Newtonsoft.Json.JsonReaderException"
+        assert await raised(served, instance_id) == []
+
+    async def test_status_input_is_the_json_text_the_sdk_sent(self, frame: Frame) -> None:
+        """The status input of an SDK-started instance is the JSON text the SDK posted, a
+        string (DurableClient.cs, ParseToJToken of the stored JSON string), while the
+        orchestrator still gets the value."""
+        front_end, client, served, _ = frame
+        value = {"city": "Tokyo", "n": [1, 2]}
+        instance_id = await client.start_new("Echo", None, value)
+        record = await served.client.wait_for(instance_id)
+        assert json.loads(record.output or "") == value
+        _, _, body = await call("GET", links(front_end, client, instance_id)["statusQueryGetUri"])
+        assert body["input"] == json.dumps(value)
+        assert (await client.get_status(instance_id)).input_ == json.dumps(value)
+
+    @pytest.mark.parametrize("orchestrator", ["Hello", "Fail", "AwaitApproval"])
+    async def test_history_as_the_extension_converts_it(self, frame: Frame,
+                                                        orchestrator: str) -> None:
+        """showHistory folds each TaskScheduled into its completion (FunctionName,
+        ScheduledTime, Input), drops the ids, shows inputs unless showInput=false, and ends
+        with ExecutionCompleted and its OrchestrationStatus (DurableClient.cs, history
+        conversion; a termination is followed by one, as Durable Task records it)."""
+        front_end, client, served, _ = frame
+        at = "2024-05-01T12:00:00Z"
+        instance_id = await client.start_new(orchestrator, None, "Tokyo")
+        if orchestrator == "AwaitApproval":
+            await served.client.wait_for(instance_id, running)
+            await client.terminate(instance_id, "stop")
+        await served.client.wait_for(instance_id)
+        url = links(front_end, client, instance_id)["statusQueryGetUri"]
+        _, _, body = await call("GET", url + "&showHistory=true&showHistoryOutput=true")
+        started = {"EventType": "ExecutionStarted", "Input": '"Tokyo"', "Timestamp": at,
+                   "FunctionName": orchestrator}
+
+        def completed(status: str, result: str) -> dict[str, Any]:
+            return {"EventType": "ExecutionCompleted", "OrchestrationStatus": status,
+                    "Result": result, "Timestamp": at}
+
+        assert body["historyEvents"] == {
+            "Hello": [started,
+                      {"EventType": "TaskCompleted", "Result": "Hello Tokyo", "Timestamp": at,
+                       "ScheduledTime": at, "FunctionName": "SayHello", "Input": '"Tokyo"'},
+                      completed("Completed", "Hello Tokyo")],
+            "Fail": [started, completed(
+                "Failed", "Orchestrator function 'Fail' failed: RuntimeError: Tokyo")],
+            "AwaitApproval": [started,
+                              {"EventType": "ExecutionTerminated", "Input": "stop",
+                               "Timestamp": at},
+                              completed("Terminated", "stop")],
+        }[orchestrator]
+        _, _, body = await call("GET", url + "&showHistory=true&showInput=false")
+        assert all("Input" not in e and "Result" not in e for e in body["historyEvents"])
+        assert body["input"] is None
+
+    async def test_history_of_a_pending_instance_is_left_out(self, frame: Frame) -> None:
+        """A Pending instance's status has no historyEvents even with showHistory
+        (DurableClient.cs reads no history for Pending; StatusResponsePayload omits null)."""
+        front_end, client, served, _ = frame
+        served.hub.hold_episodes()
+        instance_id = await client.start_new("Hello", None, "Tokyo")
+        url = links(front_end, client, instance_id)["statusQueryGetUri"]
+        _, _, body = await call("GET", url + "&showHistory=true")
+        assert body["runtimeStatus"] == "Pending" and "historyEvents" not in body
+
+    async def test_unknown_instances_and_routes_are_bare_404s(self, frame: Frame) -> None:
+        """404s carry no body, and a verb a route does not take is a 404 too, not a 405
+        (HttpApiHandler.cs answers CreateResponse(HttpStatusCode.NotFound))."""
+        front_end, client, _, keys = frame
+        code = {"code": keys.system_key}
+        base = self.base(front_end)
+        for method, path in [("GET", "instances/nope"), ("DELETE", "instances/nope"),
+                             ("POST", "instances/nope/terminate"),
+                             ("POST", "instances/nope/raiseEvent/E"),
+                             ("GET", "orchestrators/Hello"), ("PUT", "instances/nope"),
+                             ("POST", "instances/nope/unknownOperation"), ("GET", "nothing")]:
+            status, _, body = await call(method, f"{base}/{path}", params=code, json={})
+            assert (status, body) == (404, None), (method, path)
+        assert (await client.purge_instance_history("nope")).instances_deleted == 0
+
+    async def test_ended_instance_answers_a_bare_410(self, frame: Frame) -> None:
+        """Raise event and terminate on an ended instance answer 410 without a body
+        (HttpApiHandler.cs, CreateResponse(HttpStatusCode.Gone))."""
+        front_end, client, served, _ = frame
+        instance_id = await client.start_new("Echo", None, None)
+        await served.client.wait_for(instance_id)
+        urls = links(front_end, client, instance_id)
+        for url in (urls["sendEventPostUri"].replace("{eventName}", "E"),
+                    urls["terminatePostUri"].replace("{text}", "x")):
+            assert (await call("POST", url, json={}))[:3:2] == (410, None)
+
+    async def test_query_parameter_names_are_case_insensitive(self, frame: Frame) -> None:
+        """Query parameter names match whatever their case (GetQueryNameValuePairs in
+        HttpRequestMessageExtensions.cs compares them OrdinalIgnoreCase)."""
+        front_end, client, served, _ = frame
+        instance_id = await client.start_new("Hello", None, "Tokyo")
+        await served.client.wait_for(instance_id)
+        url = links(front_end, client, instance_id)["statusQueryGetUri"]
+        _, _, body = await call("GET", url + "&SHOWHISTORY=true&showinput=false")
+        assert "historyEvents" in body and body["input"] is None
+
+    async def test_start_refusals_are_argument_errors(self, frame: Frame) -> None:
+        """An unknown orchestrator or a bad instance id is a 400 'One or more of the
+        arguments submitted is incorrect' with the ArgumentException's message; ids may
+        have 256 characters (DurableClient.cs, StartNewAsync and MaxInstanceIdLength)."""
+        front_end, _, _, keys = frame
+        base, code = f"{self.base(front_end)}/orchestrators", {"code": keys.system_key}
+        status, _, body = await call("POST", f"{base}/Nope", params=code)
+        assert (status, body["Message"]) == (400, "One or more of the arguments submitted "
+                                                  "is incorrect")
+        assert body["ExceptionMessage"].startswith("The function 'Nope' doesn't exist")
+        assert body["ExceptionType"] == "System.ArgumentException"
+        for bad, message in [("x" * 257, "Instance ID lengths must not exceed 256 characters."),
+                             ("%40entity", "must not start with @"),
+                             ("a%C2%85b", "must not contain")]:
+            status, _, body = await call("POST", f"{base}/Hello/{bad}", params=code)
+            assert status == 400 and message in body["ExceptionMessage"], bad
+        status, _, body = await call("POST", f"{base}/Hello/{'x' * 256}", params=code)
+        assert status == 202 and body["id"] == "x" * 256
+
+    async def test_wait_with_interval_over_timeout_is_400(self, frame: Frame) -> None:
+        """A create-and-wait whose pollingInterval exceeds its timeout starts the instance,
+        then answers 400 (WaitForCompletionOrCreateCheckStatusResponseAsync throws an
+        ArgumentException)."""
+        front_end, _, served, keys = frame
+        status, _, body = await call(
+            "POST", f"{self.base(front_end)}/orchestrators/Echo/waited",
+            params={"code": keys.system_key, "timeout": "1", "pollingInterval": "2"}, json=1)
+        assert status == 400 and "Total timeout 1" in body["ExceptionMessage"]
+        assert await served.client.get_instance("waited") is not None
+
+    async def test_purge_by_filter_needs_a_readable_created_time_from(self, frame: Frame
+                                                                     ) -> None:
+        """A purge by filter without a readable createdTimeFrom answers 400 with a JSON
+        string body, and one that matches nothing a bare 404
+        (HttpApiHandler.cs, HandleDeleteHistoryWithFiltersRequestAsync)."""
+        front_end, _, _, keys = frame
+        url = f"{self.base(front_end)}/instances"
+        for created in ({}, {"createdTimeFrom": "yesterday"}):
+            status, _, body = await call("DELETE", url,
+                                         params={"code": keys.system_key, **created})
+            assert (status, body) == (
+                400, "Please provide value for 'createdTimeFrom' parameter.")
+        status, _, body = await call("DELETE", url, params={
+            "code": keys.system_key, "createdTimeFrom": "2024-05-01T00:00:00Z"})
+        assert (status, body) == (404, None)
+
+
+class TestNetTimestamps:
+    """Times in history events, as Json.NET writes a DateTime."""
+
+    @pytest.mark.parametrize(("moment", "text"), [
+        (datetime(2024, 5, 1, 12, 0, 0, tzinfo=timezone.utc), "2024-05-01T12:00:00Z"),
+        (datetime(2024, 5, 1, 12, 0, 0, 500000, tzinfo=timezone.utc), "2024-05-01T12:00:00.5Z"),
+        (datetime(2024, 5, 1, 12, 0, 0, 123456, tzinfo=timezone.utc),
+         "2024-05-01T12:00:00.123456Z"),
+        ("2024-05-01T12:00:00.000010Z", "2024-05-01T12:00:00.00001Z"),
+    ])
+    def test_fraction_to_seven_digits_without_trailing_zeros(self, moment: Any,
+                                                             text: str) -> None:
+        """Json.NET writes the fraction to the tick, seven digits at most, trailing zeros
+        dropped and none for a whole second (what the history conversion in DurableClient.cs
+        serializes)."""
+        assert net_time(moment) == text
+
+    def test_history_times_and_dropped_ids(self) -> None:
+        """In historyEvents, Timestamp, ScheduledTime and FireAt are .NET times, TimerId and
+        TaskScheduledId are gone, a TaskFailed gains its TaskScheduled's name, time and
+        input, and TimerCreated stays (DurableClient.cs, history conversion)."""
+        t0 = datetime(2024, 5, 1, 12, 0, 0, 250000, tzinfo=timezone.utc)
+        t1 = t0 + timedelta(seconds=1, microseconds=1)
+        events = [execution_started("O", "i", '"in"', t0),
+                  task_scheduled(0, "Act", '"x"', t0), timer_created(1, t1, t0),
+                  task_failed(0, "ValueError: boom", "details", t1), timer_fired(1, t1, t1)]
+        assert history_json(events, show_output=False) == [
+            {"EventType": "ExecutionStarted", "Input": '"in"',
+             "Timestamp": "2024-05-01T12:00:00.25Z", "FunctionName": "O"},
+            {"EventType": "TimerCreated", "FireAt": "2024-05-01T12:00:01.250001Z",
+             "Timestamp": "2024-05-01T12:00:00.25Z"},
+            {"EventType": "TaskFailed", "Reason": "ValueError: boom", "Details": "details",
+             "Timestamp": "2024-05-01T12:00:01.250001Z",
+             "ScheduledTime": "2024-05-01T12:00:00.25Z", "FunctionName": "Act",
+             "Input": '"x"'},
+            {"EventType": "TimerFired", "FireAt": "2024-05-01T12:00:01.250001Z",
+             "Timestamp": "2024-05-01T12:00:01.250001Z"},
+        ]

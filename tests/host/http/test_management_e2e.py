@@ -127,7 +127,8 @@ def with_code(url: str, code: str | None) -> str:
 
 async def test_start_new_and_running_status(host: LocalHost,
                                             client: DurableOrchestrationClient) -> None:
-    """start_new returns the id; a running instance's status has status, custom status, input."""
+    """start_new returns the id; a running instance's status has status, custom status, and
+    the input as the JSON text the SDK sent (DurableClient.cs, ParseToJToken)."""
     instance_id = new_id("run")
     wanted = order_input(instance_id)
     assert await client.start_new(ORCHESTRATOR, instance_id, wanted) == instance_id
@@ -140,7 +141,7 @@ async def test_start_new_and_running_status(host: LocalHost,
     assert status.runtime_status == Running
     assert status.custom_status["stage"] == "awaiting_approval"
     assert [e["seq"] for e in status.custom_status["timeline"]] == [1, 2, 3]
-    assert status.input_ == wanted
+    assert status.input_ == json.dumps(wanted)
     assert status.output is None
     assert status.created_time is not None and status.last_updated_time is not None
     assert status.created_time <= status.last_updated_time
@@ -169,7 +170,8 @@ async def test_start_new_without_id_and_of_unknown_orchestrator(
 
 async def test_completed_status_has_output_and_history(
         host: LocalHost, client: DurableOrchestrationClient) -> None:
-    """A completed instance: 200, output, final custom status, and its history when asked."""
+    """A completed instance: 200, output, final custom status, and its history when asked,
+    each TaskScheduled folded into its completion (DurableClient.cs, history conversion)."""
     instance_id = new_id("done")
     await client.start_new(ORCHESTRATOR, instance_id, order_input(instance_id, 1))
     await wait_until_ended(host, instance_id)
@@ -185,11 +187,15 @@ async def test_completed_status_has_output_and_history(
     kinds = [e["EventType"] for e in events]
     assert kinds[0] == "ExecutionStarted" and events[0]["FunctionName"] == ORCHESTRATOR
     assert kinds[-1] == "ExecutionCompleted"
-    assert kinds.count("TaskScheduled") == 4
+    assert events[-1]["OrchestrationStatus"] == "Completed"
+    assert "TaskScheduled" not in kinds and kinds.count("TaskCompleted") == 4
     assert {"TimerCreated", "TimerFired"} <= set(kinds)
     assert "OrchestratorStarted" not in kinds
     completed = [e for e in events if e["EventType"] == "TaskCompleted"]
     assert [e["Result"]["seq"] for e in completed] == [1, 2, 3, 4]
+    assert all({"FunctionName", "ScheduledTime", "Input"} <= set(e) for e in completed)
+    assert all("TaskScheduledId" not in e and "TimerId" not in e and "EventId" not in e
+               for e in events)
 
     plain = await client.get_status(instance_id)
     assert not hasattr(plain, "historyEvents")
@@ -284,11 +290,13 @@ async def test_terminate(host: LocalHost, client: DurableOrchestrationClient) ->
 
 async def test_purge_instance_history(host: LocalHost,
                                       client: DurableOrchestrationClient) -> None:
-    """Purging an ended instance forgets it (then 404); a running one cannot be purged."""
+    """Purging an ended instance forgets it (then 404); a running one is purged too
+    (HttpApiHandler.cs, HandleDeleteHistoryByIdRequestAsync)."""
     running = await start_waiting_order(host, client, "purgerun")
-    with pytest.raises(Exception, match="412"):
-        await client.purge_instance_history(running)
-    assert (await client.get_status(running)).runtime_status == Running
+    assert (await client.purge_instance_history(running)).instances_deleted == 1
+    assert not await client.get_status(running)
+    with pytest.raises(Exception, match="No instance"):
+        await client.raise_event(running, "Approval", {"approved": True})
 
     instance_id = new_id("purge")
     await client.start_new(ORCHESTRATOR, instance_id, order_input(instance_id, 1))
@@ -299,7 +307,6 @@ async def test_purge_instance_history(host: LocalHost,
                          client.create_http_management_payload(instance_id)["statusQueryGetUri"])
     assert code == 404
     assert (await client.purge_instance_history(instance_id)).instances_deleted == 0
-    await client.terminate(running, "test cleanup")
 
 
 # The "Ping" event raised below is one nobody waits for: the SDK keeps it and warns.
@@ -341,3 +348,52 @@ async def test_check_status_urls_work_only_with_their_key(
     assert (code, body["runtimeStatus"], body["output"]) == (200, "Terminated", "by staff")
     assert await http("DELETE", urls["purgeHistoryDeleteUri"]) == (200, {"instancesDeleted": 1})
     assert (await http("GET", urls["statusQueryGetUri"]))[0] == 404
+
+
+async def test_start_over_a_running_id_raises(host: LocalHost,
+                                             client: DurableOrchestrationClient) -> None:
+    """A start over a running id is Azure's 500 (OrchestrationAlreadyExistsException in
+    HttpApiHandler.cs's catch-all), which the SDK's start_new raises; the order runs on."""
+    instance_id = await start_waiting_order(host, client, "taken")
+    try:
+        with pytest.raises(Exception, match="already exists"):
+            await client.start_new(ORCHESTRATOR, instance_id, order_input(instance_id))
+        code, body = await http("POST", f"{host.base_url}/runtime/webhooks/durabletask/"
+                                f"orchestrators/{ORCHESTRATOR}/{instance_id}",
+                                params={"code": host.keys.system_key if host.keys else ""},
+                                json=order_input(instance_id))
+        assert code == 500
+        assert body["ExceptionType"].endswith("OrchestrationAlreadyExistsException")
+        assert (await client.get_status(instance_id)).runtime_status == Running
+    finally:
+        await client.terminate(instance_id, "test cleanup")
+
+
+async def test_query_pages_and_matches_status_exactly(
+        host: LocalHost, client: DurableOrchestrationClient) -> None:
+    """A query pages at 100 without top, with x-ms-continuation-token
+    (OrchestrationStatusQueryCondition.cs), and runtimeStatus values match case-sensitively
+    (HttpApiHandler.cs, Enum.TryParse)."""
+    assert host.keys is not None and host.runtime is not None
+    prefix = new_id("page")
+    for n in range(101):
+        await host.runtime.client.start_new(ORCHESTRATOR, f"{prefix}-{n:03d}",
+                                            json.dumps(order_input(f"{prefix}-{n:03d}", 1)))
+    url = f"{host.base_url}/runtime/webhooks/durabletask/instances/"
+    query = {"code": host.keys.system_key, "instanceIdPrefix": prefix}
+    async with aiohttp.ClientSession() as session:
+        async with session.get(url, params=query) as reply:
+            first = await reply.json()
+            token = reply.headers["x-ms-continuation-token"]
+        async with session.get(url, params=query,
+                               headers={"x-ms-continuation-token": token}) as reply:
+            rest = await reply.json()
+    assert len(first) == 100 and len(rest) == 1
+    assert {s["instanceId"] for s in first + rest} == {f"{prefix}-{n:03d}" for n in range(101)}
+    await wait_until_ended(host, f"{prefix}-100")
+    code, lower = await http("GET", url, params={**query, "runtimeStatus": "completed",
+                                                  "top": "200"})
+    assert code == 200 and len(lower) == 101  # no status named: no filter
+    code, exact = await http("GET", url, params={**query, "runtimeStatus": "Completed",
+                                                  "top": "200"})
+    assert code == 200 and {s["runtimeStatus"] for s in exact} == {"Completed"}
