@@ -97,7 +97,8 @@ class LocalHost:
             runtime = DurableRuntime(
                 self._task_hub(settings), self.index.orchestrators, self.index.activities,
                 replay=self.replay, orchestration_workers=episodes,
-                activity_concurrency=activities, sync_threads=settings.thread_count)
+                activity_concurrency=activities, sync_threads=settings.thread_count,
+                versions=settings.versions)
             await runtime.start()
             self.runtime = runtime
             frontend = HttpFrontEnd(self.index, runtime.client, self.keys, self.settings,

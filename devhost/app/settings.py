@@ -22,6 +22,12 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
+from devhost.engine.versioning import (
+    NO_VERSIONING,
+    FailureStrategy,
+    MatchStrategy,
+    VersionPolicy,
+)
 from devhost.errors import AppLoadError
 
 __all__ = ["DEFAULT_HUB_NAME", "DEFAULT_ROUTE_PREFIX", "HOST_JSON_OVERRIDE", "MAX_ACTIVITIES",
@@ -77,6 +83,8 @@ class HostSettings:
     # Threads for sync activities; None: the worker passes none to ThreadPoolExecutor, so
     # Python's default applies (min(32, cpu count + 4) on Python 3.9-3.12).
     thread_count: int | None = None
+    # Orchestration versioning (extensions.durableTask.defaultVersion and its strategies).
+    versions: VersionPolicy = NO_VERSIONING
 
     def get(self, name: str, environ: Mapping[str, str] | None = None) -> str | None:
         """An app setting: the environment variable first, then ``Values``; None if neither."""
@@ -179,6 +187,28 @@ def _thread_count(setting: Callable[[str], str | None]) -> int | None:
     return number
 
 
+def _versions(durable: Mapping[str, Any], host_path: Path) -> VersionPolicy:
+    """``defaultVersion``, ``versionMatchStrategy`` and ``versionFailureStrategy``; the
+    strategies are read as .NET binds enums (any case) and others are refused."""
+    default = durable.get("defaultVersion") or ""
+    if not isinstance(default, str):
+        raise AppLoadError(f"{host_path}: extensions.durableTask.defaultVersion must be a string")
+
+    def strategy(name: str, kind: type[MatchStrategy] | type[FailureStrategy],
+                 fallback: str) -> str:
+        raw = durable.get(name, fallback)
+        names = {member.value.lower(): member.value for member in kind}
+        if not isinstance(raw, str) or raw.lower() not in names:
+            raise AppLoadError(f"{host_path}: extensions.durableTask.{name} must be one of "
+                               f"{', '.join(names.values())}, not {raw!r}")
+        return str(names[raw.lower()])
+
+    return VersionPolicy(
+        default,
+        MatchStrategy(strategy("versionMatchStrategy", MatchStrategy, "CurrentOrOlder")),
+        FailureStrategy(strategy("versionFailureStrategy", FailureStrategy, "Reject")))
+
+
 def load_settings(app_dir: Path, environ: Mapping[str, str] | None = None) -> HostSettings:
     """Read ``host.json`` and ``local.settings.json`` of ``app_dir``.
 
@@ -222,7 +252,8 @@ def load_settings(app_dir: Path, environ: Mapping[str, str] | None = None) -> Ho
         app_dir, hub_name, prefix.strip("/"), MappingProxyType(values),
         max_concurrent_activities=_throttle(durable, MAX_ACTIVITIES, host_path, setting),
         max_concurrent_orchestrators=_throttle(durable, MAX_ORCHESTRATORS, host_path, setting),
-        thread_count=_thread_count(setting))
+        thread_count=_thread_count(setting),
+        versions=_versions(durable, host_path))
 
 
 def apply_values(settings: HostSettings,

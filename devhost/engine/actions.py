@@ -50,6 +50,7 @@ class Schedulable:
     cancelled: bool = False
     retry: RetryPolicy | None = None
     instance_id: str | None = None
+    version: str | None = None
 
     @property
     def is_activity(self) -> bool:
@@ -82,6 +83,7 @@ def _schedulable(action: dict[str, Any]) -> Schedulable:
         input=action.get("input"),
         retry=RetryPolicy.from_fields(retry) if retry else None,
         instance_id=action.get("instanceId"),
+        version=action.get("version"),
     )
 
 

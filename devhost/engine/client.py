@@ -98,7 +98,8 @@ def start_message(record: InstanceRecord) -> Message:
     Its message id is the execution id, so a start sent again (``requeue_unstarted``) is
     the same message to the engine, which drops whichever copy comes second.
     """
-    event = execution_started(record.name, record.instance_id, record.input, record.created_at)
+    event = execution_started(record.name, record.instance_id, record.input, record.created_at,
+                              version=record.version)
     return Message(record.instance_id, event, message_id=record.execution_id)
 
 
@@ -106,13 +107,16 @@ class DurableClient:
     """Start, raise events to, terminate, query, purge and wait for instances of one app."""
 
     def __init__(self, hub: TaskHub, orchestrator_names: Collection[str],
-                 changes: ChangeSignal | None = None) -> None:
-        """Act on ``hub`` for an app whose orchestrators are ``orchestrator_names``."""
+                 changes: ChangeSignal | None = None, default_version: str = "") -> None:
+        """Act on ``hub`` for an app whose orchestrators are ``orchestrator_names``; new
+        instances get ``default_version`` (host.json's ``defaultVersion``) unless told one."""
         self.hub = hub
+        self.default_version = default_version
         self._names = tuple(orchestrator_names)  # in the app's order, as Azure lists them
         self.changes = changes or ChangeSignal()
 
-    async def start_new(self, name: str, instance_id: str | None, input_text: str | None) -> str:
+    async def start_new(self, name: str, instance_id: str | None, input_text: str | None,
+                        version: str | None = None) -> str:
         """Create an instance of orchestrator ``name`` and queue its first episode.
 
         Returns the instance id (a new one when ``instance_id`` is None). Raises
@@ -127,7 +131,8 @@ class DurableClient:
         now = self.hub.clock.now()
         record = InstanceRecord(instance_id=instance_id, name=name,
                                 runtime_status=RuntimeStatus.PENDING, created_at=now,
-                                updated_at=now, input=input_text)
+                                updated_at=now, input=input_text,
+                                version=self.default_version if version is None else version)
         await self.hub.create_instance(record, start_message(record))
         await self.changes.notify()
         return instance_id

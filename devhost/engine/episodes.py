@@ -15,6 +15,7 @@ from datetime import datetime
 
 from devhost.engine.executor import Episodes, Orchestrators
 from devhost.engine.replay_processes import ReplayProcesses
+from devhost.engine.versioning import NO_VERSIONING, VersionPolicy
 from devhost.taskhub.base import Commit, OrchestrationWorkItem
 
 __all__ = ["EpisodeRunner", "InProcessEpisodes", "WorkerProcessEpisodes"]
@@ -24,9 +25,10 @@ class EpisodeRunner:
     """Runs episodes on ``threads`` threads, calling the orchestrator handles it holds."""
 
     def __init__(self, orchestrators: Orchestrators, activities: Collection[str],
-                 threads: int) -> None:
+                 threads: int, versions: VersionPolicy = NO_VERSIONING) -> None:
         self.orchestrators = orchestrators
         self.activities = frozenset(activities)
+        self.versions = versions
         self._pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="episodes")
 
     async def run(self, item: OrchestrationWorkItem, now: datetime,
@@ -34,10 +36,11 @@ class EpisodeRunner:
         """The commit for ``item`` at ``now`` (None: leave its messages for later).
 
         ``orchestrators`` replaces the runner's handles for this item only. Raises
-        ``ReplayWorkerLost`` when the process replaying it went away.
+        ``ReplayWorkerLost`` when the process replaying it went away, ``VersionRejected``
+        when the instance's version is not this host's to run.
         """
         episodes = Episodes(item, self.orchestrators if orchestrators is None else orchestrators,
-                            now, self.activities)
+                            now, self.activities, self.versions)
         return await asyncio.get_running_loop().run_in_executor(self._pool, episodes.run)
 
     def close(self) -> None:
@@ -52,8 +55,9 @@ class InProcessEpisodes(EpisodeRunner):
     order they were fetched.
     """
 
-    def __init__(self, orchestrators: Orchestrators, activities: Collection[str]) -> None:
-        super().__init__(orchestrators, activities, threads=1)
+    def __init__(self, orchestrators: Orchestrators, activities: Collection[str],
+                 versions: VersionPolicy = NO_VERSIONING) -> None:
+        super().__init__(orchestrators, activities, threads=1, versions=versions)
 
 
 class WorkerProcessEpisodes(EpisodeRunner):
@@ -63,7 +67,7 @@ class WorkerProcessEpisodes(EpisodeRunner):
     """
 
     def __init__(self, replay: ReplayProcesses, orchestrators: Orchestrators,
-                 activities: Collection[str]) -> None:
+                 activities: Collection[str], versions: VersionPolicy = NO_VERSIONING) -> None:
         super().__init__(replay.functions(orchestrators), activities,
-                         threads=replay.episode_threads)
+                         threads=replay.episode_threads, versions=versions)
         self.replay = replay

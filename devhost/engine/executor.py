@@ -15,6 +15,7 @@ from typing import Any
 
 from devhost.app.loader import OrchestratorFunction
 from devhost.engine.actions import NO_CONTINUE, Schedulable, UnsupportedAction, flatten
+from devhost.engine.determinism import non_determinism
 from devhost.engine.history_view import HistoryView
 from devhost.engine.protocol import (
     ActionType,
@@ -37,6 +38,13 @@ from devhost.engine.protocol import (
 )
 from devhost.engine.refusals import refuse_action, refuse_custom_status
 from devhost.engine.sdk_call import OrchestratorAnswer, call_orchestrator
+from devhost.engine.versioning import (
+    NO_VERSIONING,
+    VERSION_MISMATCH,
+    FailureStrategy,
+    VersionPolicy,
+    VersionRejected,
+)
 from devhost.taskhub.base import (
     ActivityTask,
     Commit,
@@ -58,13 +66,16 @@ class Episodes:
     """Runs the episodes of one work item and gathers their commit."""
 
     def __init__(self, item: OrchestrationWorkItem, orchestrators: Orchestrators,
-                 now: datetime, activities: Collection[str]) -> None:
+                 now: datetime, activities: Collection[str],
+                 versions: VersionPolicy = NO_VERSIONING) -> None:
         """Prepare to apply ``item``'s messages at time ``now``.
 
         ``activities`` names the app's activity functions: calling any other fails the
-        orchestration, as Azure's host refuses it.
+        orchestration, as Azure's host refuses it. ``versions`` says which instance
+        versions this host runs, and the version new sub-orchestrations get.
         """
         self.item = item
+        self.versions = versions
         self.orchestrators = orchestrators
         self.activities = activities
         self.now = now
@@ -110,11 +121,30 @@ class Episodes:
             starts = [e for e in fresh if e["EventType"] == EventType.EXECUTION_STARTED]
             self._terminate(terminate, starts)
             return self.commit
+        assert self.commit.record is not None
+        if self.versions.refuses(self.commit.record.version):
+            return self._refuse_version(fresh)
         for batch in self._batches(fresh):
             self._episode(batch)
             assert self.commit.record is not None
             if self.commit.record.runtime_status != RuntimeStatus.RUNNING:
                 break
+        return self.commit
+
+    def _refuse_version(self, fresh: list[HistoryEvent]) -> Commit:
+        """An instance whose version this host may not run: its work waits (Reject), or it
+        fails without running (Fail), as DurableTask.Core's dispatcher decides."""
+        record = self.commit.record
+        assert record is not None
+        if self.versions.failure == FailureStrategy.REJECT:
+            raise VersionRejected(f"instance {record.instance_id} has version "
+                                  f"{record.version!r}; this host runs "
+                                  f"{self.versions.match.value} {self.versions.default_version!r}")
+        self._record(orchestrator_started(self.now))
+        for event in fresh:
+            self._record(event)
+        self._finish(failed=True, output=VERSION_MISMATCH)
+        self._record(orchestrator_completed(self.now))
         return self.commit
 
     # Messages ------------------------------------------------------------------------------
@@ -133,6 +163,7 @@ class Episodes:
             created_at=self.now,
             updated_at=self.now,
             input=start.get("Input"),
+            version=start.get("Version") or "",
             parent=ParentRef(parent["InstanceId"], int(parent["TaskScheduledId"]),
                              parent.get("ExecutionId"))
             if parent else None,
@@ -224,7 +255,7 @@ class Episodes:
         # outside user code (OutOfProcOrchestrationShim.ScheduleDurableTaskEvents).
         custom = answer.state.get("customStatus")
         refusal = refuse_custom_status(custom)
-        mismatch = None if refusal else self._non_determinism(schedulables)
+        mismatch = None if refusal else non_determinism(self.view.user_scheduled, schedulables)
         if mismatch:
             answer.error = mismatch
         elif refusal is None:
@@ -258,18 +289,6 @@ class Episodes:
         elif answer.state.get("isDone"):
             self._finish(failed=False, output=answer.state.get("output"))
         self._record(orchestrator_completed(self.now))
-
-    def _non_determinism(self, schedulables: list[Schedulable]) -> str | None:
-        """Say where a replay yielded something other than what history recorded."""
-        for index, recorded in enumerate(self.view.user_scheduled):
-            if index >= len(schedulables):
-                return None  # the orchestrator stopped earlier (it raised or returned)
-            now_yields = schedulables[index]
-            if not _same_action(recorded, now_yields):
-                return (f"Non-deterministic workflow detected: task {recorded['EventId']} was "
-                        f"{_describe_recorded(recorded)} in history, but the orchestrator now "
-                        f"yields {now_yields.describe()} at that point")
-        return None
 
     # New work ----------------------------------------------------------------------------
 
@@ -309,8 +328,10 @@ class Episodes:
             parent: ParentInstanceRef = {"InstanceId": record.instance_id,
                                          "TaskScheduledId": task_id,
                                          "ExecutionId": record.execution_id}
+            version = (action.version if action.version is not None
+                       else self.versions.default_version)
             self.commit.outbound.append(Message(child, execution_started(
-                action.name, child, action.input, self.now, parent=parent)))
+                action.name, child, action.input, self.now, parent=parent, version=version)))
         return task_id
 
     def _take_retry_step(self, step: HistoryEvent) -> None:
@@ -394,7 +415,8 @@ class Episodes:
             {"InstanceId": record.parent.instance_id, "TaskScheduledId": record.parent.task_id,
              "ExecutionId": record.parent.execution_id} if record.parent else None)
         self.commit.outbound.append(Message(record.instance_id, execution_started(
-            record.name, record.instance_id, input_text, self.now, parent=parent)))
+            record.name, record.instance_id, input_text, self.now, parent=parent,
+            version=record.version)))
 
     def _terminate(self, terminate: HistoryEvent, starts: list[HistoryEvent]) -> None:
         record = self.commit.record
@@ -420,22 +442,3 @@ def _completion_key(event: HistoryEvent) -> tuple[int, int] | None:
     if "TaskScheduledId" in event:
         return (int(EventType.TASK_COMPLETED), event["TaskScheduledId"])
     return None
-
-
-def _same_action(recorded: HistoryEvent, action: Schedulable) -> bool:
-    kind = recorded["EventType"]
-    if kind == EventType.TIMER_CREATED:
-        return action.kind == ActionType.CREATE_TIMER
-    if kind == EventType.TASK_SCHEDULED:
-        return action.is_activity and action.name == recorded.get("Name")
-    if kind == EventType.SUB_ORCHESTRATION_CREATED:
-        return action.is_sub_orchestration and action.name == recorded.get("Name")
-    return False
-
-
-def _describe_recorded(recorded: HistoryEvent) -> str:
-    kind = recorded["EventType"]
-    if kind == EventType.TIMER_CREATED:
-        return "a timer"
-    what = "activity" if kind == EventType.TASK_SCHEDULED else "sub-orchestration"
-    return f"{what} '{recorded.get('Name')}'"

@@ -175,9 +175,11 @@ def orchestrator_completed(at: datetime) -> HistoryEvent:
 
 
 def execution_started(name: str, instance_id: str, input_text: str | None, at: datetime,
-                      parent: ParentInstanceRef | None = None) -> HistoryEvent:
-    """The first event of an execution; ``Version`` must be present for the SDK."""
-    return event(EventType.EXECUTION_STARTED, at, Name=name, Version="", Input=input_text,
+                      parent: ParentInstanceRef | None = None,
+                      version: str = "") -> HistoryEvent:
+    """The first event of an execution; ``Version`` must be present for the SDK, which
+    reads ``context.version`` from it."""
+    return event(EventType.EXECUTION_STARTED, at, Name=name, Version=version, Input=input_text,
                  OrchestrationInstance={"InstanceId": instance_id, "ExecutionId": ""},
                  ParentInstance=parent)
 

@@ -15,6 +15,7 @@ from devhost.engine.client import DurableClient
 from devhost.engine.episodes import EpisodeRunner, InProcessEpisodes, WorkerProcessEpisodes
 from devhost.engine.executor import Orchestrators
 from devhost.engine.replay_processes import ReplayProcesses
+from devhost.engine.versioning import NO_VERSIONING, VersionPolicy
 from devhost.engine.workers import PENDING_SWEEP_SECONDS, Workers
 from devhost.taskhub.base import TaskHub
 
@@ -35,6 +36,7 @@ class DurableRuntime:
         activity_concurrency: int = 32,
         sync_threads: int | None = 32,
         pending_sweep_seconds: float = PENDING_SWEEP_SECONDS,
+        versions: VersionPolicy = NO_VERSIONING,
     ) -> None:
         """Bind the app's functions to ``hub``; nothing runs until :meth:`start`.
 
@@ -42,13 +44,14 @@ class DurableRuntime:
         processes; without, on a thread of this process. At most ``orchestration_workers``
         episodes and ``activity_concurrency`` activities run at once; sync activities on
         ``sync_threads`` threads (None: Python's default pool size). ``LocalHost`` takes
-        all three from the app's ``host.json`` and app settings.
+        all three from the app's ``host.json`` and app settings, and ``versions`` (which
+        instance versions run, which version new ones get) from ``host.json`` too.
         """
         self.hub = hub
-        self.client = DurableClient(hub, orchestrators)
+        self.client = DurableClient(hub, orchestrators, default_version=versions.default_version)
         episodes: EpisodeRunner = (
-            WorkerProcessEpisodes(replay, orchestrators, activities) if replay
-            else InProcessEpisodes(orchestrators, activities))
+            WorkerProcessEpisodes(replay, orchestrators, activities, versions) if replay
+            else InProcessEpisodes(orchestrators, activities, versions))
         self.workers = Workers(hub, episodes, activities, self.client,
                                orchestration_workers=orchestration_workers,
                                activity_concurrency=activity_concurrency,

@@ -21,6 +21,7 @@ from devhost.engine.client import ChangeSignal, DurableClient
 from devhost.engine.episodes import EpisodeRunner
 from devhost.engine.executor import Orchestrators
 from devhost.engine.sdk_call import ReplayedError
+from devhost.engine.versioning import VersionRejected
 from devhost.errors import LockLost, ReplayWorkerDied, ReplayWorkerLost, StorageUnavailable
 from devhost.taskhub.base import ActivityWorkItem, Message, OrchestrationWorkItem, TaskHub
 
@@ -31,6 +32,8 @@ log = logging.getLogger(__name__)
 FETCH_WAIT_SECONDS = 0.5
 MAX_BACKOFF_SECONDS = 5.0
 NOT_STARTED_RETRY_SECONDS = 0.2
+# How soon the work of an instance whose version this host may not run is looked at again.
+VERSION_RETRY_SECONDS = 5.0
 # How soon an episode whose replay worker died is tried again (on fresh workers).
 REPLAY_RETRY_SECONDS = 0.5
 # An instance whose episodes end their worker process this many times in a row is failed
@@ -180,6 +183,11 @@ class Workers:
             with contextlib.suppress(Exception):
                 await self.hub.abandon_orchestration_work(item)
             raise
+        except VersionRejected as rejected:
+            # Reject: the work stays for a host that may run this version.
+            log.info("%s; its work waits", rejected)
+            await self.hub.abandon_orchestration_work(item, VERSION_RETRY_SECONDS)
+            return
         except ReplayWorkerLost as lost:
             if isinstance(lost, ReplayWorkerDied):
                 self._worker_deaths[item.instance_id] = (

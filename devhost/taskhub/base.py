@@ -72,6 +72,8 @@ class InstanceRecord:
     custom_status: str | None = None
     parent: ParentRef | None = None
     execution_id: str = field(default_factory=new_message_id)
+    # The orchestration version the instance was created with ("" for none).
+    version: str = ""
 
 
 @dataclass

@@ -156,7 +156,9 @@ class ManagementApi:
         except ValueError as bad:  # JsonTooDeep included
             return error(400, "Invalid JSON content", str(bad), _JSON_READER_ERROR)
         try:
-            new_id = await self._client.start_new(name, instance_id, input_text)
+            # The SDK's start_new(version=...) sends it as ?version= (DurableOrchestrationClient).
+            new_id = await self._client.start_new(name, instance_id, input_text,
+                                                  request.query.get("version"))
         except (UnknownOrchestrator, InvalidInstanceId) as refused:
             # StartNewAsync throws ArgumentExceptions (the function first, then the id),
             # which HttpApiHandler answers 400.

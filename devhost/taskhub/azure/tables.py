@@ -95,6 +95,7 @@ def record_entity(record: InstanceRecord, generation: int, history_rows: int
         "CreatedAt": record.created_at,
         "UpdatedAt": record.updated_at,
         "ExecutionId": record.execution_id,
+        "Version": record.version,
         "HistoryGeneration": generation,
         "HistoryRows": history_rows,
     }
@@ -126,6 +127,7 @@ def stored_instance(entity: Any) -> StoredInstance:
         custom_status=join_text(entity, "CustomStatus"),
         parent=parent,
         execution_id=entity["ExecutionId"],
+        version=entity.get("Version") or "",
     )
     return StoredInstance(record, entity.metadata["etag"], int(entity["HistoryGeneration"]),
                           int(entity["HistoryRows"]))

@@ -389,3 +389,18 @@ def named_retry(context: df.DurableOrchestrationContext):
     spec = context.get_input()
     return (yield context.call_sub_orchestrator_with_retry(
         FLAKY_CHILD, _retry(spec), spec, instance_id=f"{context.instance_id}-kid"))
+
+
+@app.orchestration_trigger(context_name="context", orchestration="versioned")
+def versioned(context: df.DurableOrchestrationContext):
+    """Return this instance's version and those of a default and an explicit child."""
+    child = yield context.call_sub_orchestrator("version_of", None)
+    pinned = yield context.call_sub_orchestrator("version_of", None, version="1.5")
+    return {"self": context.version, "child": child, "pinned": pinned}
+
+
+@app.orchestration_trigger(context_name="context", orchestration="version_of")
+def version_of(context: df.DurableOrchestrationContext):
+    """Return this instance's version."""
+    return context.version
+    yield  # a generator, as every orchestrator
