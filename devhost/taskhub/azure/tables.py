@@ -28,9 +28,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import timezone
 from typing import Any
 
 from azure.core import MatchConditions
@@ -42,44 +41,27 @@ from devhost.engine.protocol import HistoryEvent
 from devhost.errors import LockLost, StorageUnavailable
 from devhost.taskhub.azure.blobs import BlobStore
 from devhost.taskhub.azure.common import (
-    ASCII_PIECE_CHARS,
     MAX_TRANSACTION_OPS,
-    PIECES_PER_ROW,
     StorageTable,
     partition_key,
     storage_errors,
 )
-from devhost.taskhub.base import InstanceQuery, InstanceRecord, ParentRef, RuntimeStatus
-from devhost.taskhub.limits import fits_table_property
+from devhost.taskhub.azure.rows import (
+    HISTORY_PREFIX,
+    RECORD_ROW,
+    BlobGone,
+    StoredInstance,
+    history_entity,
+    history_from_rows,
+    history_key,
+    record_entity,
+    stored_instance,
+)
+from devhost.taskhub.base import InstanceQuery, InstanceRecord
 
-RECORD_ROW = "~"
-_HISTORY = "h-"
 _REPLACE = {"mode": UpdateMode.REPLACE}
 _CONFLICTS = (404, 409, 412)  # record gone, already created, changed since read
-_ROW_CHARS = ASCII_PIECE_CHARS * PIECES_PER_ROW
 _READ_ATTEMPTS = 3
-# The record's texts: attribute of InstanceRecord, table property.
-_TEXTS = (("input", "Input"), ("output", "Output"), ("custom_status", "CustomStatus"))
-
-
-class _BlobGone(Exception):
-    """A row named a blob that is gone: the row changed after it was read."""
-
-
-@dataclass
-class StoredInstance:
-    """A record as read from the table, with what a conditional write needs.
-
-    ``blobs`` maps each record property kept in a blob to that blob's name.
-    """
-
-    record: InstanceRecord
-    etag: str
-    generation: int
-    history_rows: int
-    blobs: dict[str, str] = field(default_factory=dict)
-
-
 @dataclass
 class CommitPlan:
     """One episode's table transaction, its blobs written, ready to submit."""
@@ -93,16 +75,6 @@ class CommitPlan:
     # Blobs written for this commit, and blobs of the old record it no longer names.
     written: list[str] = field(default_factory=list)
     replaced: list[str] = field(default_factory=list)
-
-
-def _history_key(generation: int, seq: int) -> str:
-    return f"{_HISTORY}{generation:08d}-{seq:08d}"
-
-
-def _plain_utc(value: datetime) -> datetime:
-    # The SDK hands back its own datetime subclass; callers compare with plain ones.
-    return datetime(value.year, value.month, value.day, value.hour, value.minute,
-                    value.second, value.microsecond, tzinfo=timezone.utc)
 
 
 def _readable_key(instance_id: str) -> str | None:
@@ -130,124 +102,6 @@ class InstanceTable(StorageTable):
         super().__init__(client)
         self.blobs = blobs
 
-    # Rows <-> records and history --------------------------------------------------------
-
-    async def _record_entity(self, record: InstanceRecord, generation: int,
-                             history_rows: int, old: StoredInstance | None = None
-                             ) -> tuple[dict[str, Any], dict[str, str], list[str]]:
-        """The record row, the blobs it names, and those written for it now.
-
-        A text too big for a property that ``old`` already kept in a blob, unchanged,
-        keeps that blob.
-        """
-        entity: dict[str, Any] = {
-            "PartitionKey": partition_key(record.instance_id),
-            "RowKey": RECORD_ROW,
-            "InstanceId": record.instance_id,
-            "Name": record.name,
-            "RuntimeStatus": record.runtime_status.value,
-            "CreatedAt": record.created_at,
-            "UpdatedAt": record.updated_at,
-            "ExecutionId": record.execution_id,
-            "HistoryGeneration": generation,
-            "HistoryRows": history_rows,
-        }
-        if record.parent is not None:
-            entity["ParentInstanceId"] = record.parent.instance_id
-            entity["ParentTaskId"] = record.parent.task_id
-            if record.parent.execution_id:
-                entity["ParentExecutionId"] = record.parent.execution_id
-        blobs: dict[str, str] = {}
-        uploads: list[tuple[str, str]] = []
-        for attribute, prop in _TEXTS:
-            text = getattr(record, attribute)
-            if text is None:
-                continue
-            if fits_table_property(text):
-                entity[prop] = text
-                continue
-            kept = None if old is None else old.blobs.get(prop)
-            if kept is None or old is None or getattr(old.record, attribute) != text:
-                kept = self.blobs.new_name(record.instance_id, prop.lower())
-                uploads.append((kept, text))
-            entity[f"{prop}Blob"] = blobs[prop] = kept
-        await asyncio.gather(*(self.blobs.put(name, text) for name, text in uploads))
-        return entity, blobs, [name for name, _ in uploads]
-
-    async def _stored_instance(self, entity: Any) -> StoredInstance:
-        """Read a record row (and the blobs it names); ``_BlobGone`` if one is gone."""
-        parent = None
-        if entity.get("ParentInstanceId") is not None:
-            parent = ParentRef(entity["ParentInstanceId"], int(entity["ParentTaskId"]),
-                               entity.get("ParentExecutionId"))
-        blobs = {prop: str(entity[f"{prop}Blob"]) for _, prop in _TEXTS
-                 if entity.get(f"{prop}Blob") is not None}
-        texts: dict[str, str | None] = {prop: entity.get(prop) for _, prop in _TEXTS}
-        if blobs:
-            loaded = await asyncio.gather(*(self.blobs.get(name) for name in blobs.values()))
-            if any(text is None for text in loaded):
-                raise _BlobGone(entity["InstanceId"])
-            texts.update(zip(blobs, loaded, strict=True))
-        record = InstanceRecord(
-            instance_id=entity["InstanceId"],
-            name=entity["Name"],
-            runtime_status=RuntimeStatus(entity["RuntimeStatus"]),
-            created_at=_plain_utc(entity["CreatedAt"]),
-            updated_at=_plain_utc(entity["UpdatedAt"]),
-            input=texts["Input"],
-            output=texts["Output"],
-            custom_status=texts["CustomStatus"],
-            parent=parent,
-            execution_id=entity["ExecutionId"],
-        )
-        return StoredInstance(record, entity.metadata["etag"],
-                              int(entity["HistoryGeneration"]), int(entity["HistoryRows"]),
-                              blobs)
-
-    async def _history_entity(self, instance_id: str, key: str, generation: int, seq: int,
-                              events: list[HistoryEvent]) -> tuple[dict[str, Any], str | None]:
-        """The row holding one episode's new events, and the blob written for it if any."""
-        # ensure_ascii keeps every character one UTF-16 code unit, so pieces can be 32 K long.
-        text = json.dumps(events, separators=(",", ":"), ensure_ascii=True)
-        row: dict[str, Any] = {"PartitionKey": key, "RowKey": _history_key(generation, seq)}
-        if len(text) > _ROW_CHARS:
-            name = self.blobs.new_name(instance_id, "h")
-            await self.blobs.put(name, text)
-            row["Blob"] = name
-            return row, name
-        row.update({f"E{number}": text[start:start + ASCII_PIECE_CHARS]
-                    for number, start in enumerate(range(0, len(text), ASCII_PIECE_CHARS))})
-        return row, None
-
-    async def _history(self, stored: StoredInstance, rows: list[Any]
-                       ) -> list[HistoryEvent] | None:
-        """The history in the record's generation, or None when rows or their blobs are
-        missing (a concurrent continue-as-new deleted them between our reads)."""
-        wanted = [_history_key(stored.generation, seq) for seq in range(stored.history_rows)]
-        by_key = {row["RowKey"]: row for row in rows}
-        if any(key not in by_key for key in wanted):
-            return None
-        found = [by_key[key] for key in wanted]
-        texts: list[str | None] = []
-        for row in found:
-            number, pieces = 0, []
-            while (piece := row.get(f"E{number}")) is not None:
-                pieces.append(piece)
-                number += 1
-            texts.append("".join(pieces) if row.get("Blob") is None else None)
-        blob_rows = [index for index, row in enumerate(found) if row.get("Blob") is not None]
-        loaded = await asyncio.gather(*(self.blobs.get(str(found[index]["Blob"]))
-                                        for index in blob_rows))
-        for index, text in zip(blob_rows, loaded, strict=True):
-            if text is None:
-                return None
-            texts[index] = text
-        history: list[HistoryEvent] = []
-        for text in texts:
-            assert text is not None
-            history.extend(json.loads(text))
-        return history
-
     # Reads ---------------------------------------------------------------------------------
 
     async def read_record(self, instance_id: str) -> StoredInstance | None:
@@ -262,8 +116,8 @@ class InstanceTable(StorageTable):
                 except ResourceNotFoundError:
                     return None
             try:
-                return await self._stored_instance(entity)
-            except _BlobGone:
+                return await stored_instance(self.blobs, entity)
+            except BlobGone:
                 continue
         raise StorageUnavailable(f"record of {instance_id!r} kept changing while read")
 
@@ -281,10 +135,10 @@ class InstanceTable(StorageTable):
             if not record_rows:
                 return None, []
             try:
-                stored = await self._stored_instance(record_rows[0])
-            except _BlobGone:
+                stored = await stored_instance(self.blobs, record_rows[0])
+            except BlobGone:
                 continue
-            history = await self._history(stored, rows)
+            history = await history_from_rows(self.blobs, stored, rows)
             if history is not None:
                 return stored, history
         # Continue-as-new kept deleting rows under us: let the caller retry later.
@@ -300,7 +154,7 @@ class InstanceTable(StorageTable):
 
     async def insert_record(self, record: InstanceRecord) -> StoredInstance | None:
         """Write a new record (no history yet); None when one exists already."""
-        entity, blobs, written = await self._record_entity(record, 0, 0)
+        entity, blobs, written = await record_entity(self.blobs, record, 0, 0)
         with storage_errors("create instance"):
             try:
                 answer = await self._client.create_entity(entity, retry_total=0)
@@ -314,7 +168,7 @@ class InstanceTable(StorageTable):
         """Replace ``old`` (if unchanged since read) with ``record`` and an empty history
         in a new generation; None when ``old`` changed meanwhile."""
         generation = old.generation + 1
-        entity, blobs, written = await self._record_entity(record, generation, 0)
+        entity, blobs, written = await record_entity(self.blobs, record, generation, 0)
         with storage_errors("replace instance"):
             try:
                 answer = await self._client.update_entity(
@@ -353,9 +207,9 @@ class InstanceTable(StorageTable):
         if replace_history and old is not None:
             generation, seq = generation + 1, 0
         (entity, blobs, written), history_row = await asyncio.gather(
-            self._record_entity(record, generation, seq + bool(new_history),
+            record_entity(self.blobs, record, generation, seq + bool(new_history),
                                 None if replace_history else old),
-            self._history_entity(record.instance_id, key, generation, seq, new_history)
+            history_entity(self.blobs, record.instance_id, key, generation, seq, new_history)
             if new_history else _nothing())
         operations: list[tuple[Any, ...]] = []
         if history_row is not None:
@@ -400,7 +254,7 @@ class InstanceTable(StorageTable):
         with storage_errors("delete old history"):
             rows = [row async for row in self._client.query_entities(
                 "PartitionKey eq @key and RowKey ge @low and RowKey lt @high",
-                parameters={"key": key, "low": _HISTORY, "high": _history_key(generation, 0)},
+                parameters={"key": key, "low": HISTORY_PREFIX, "high": history_key(generation, 0)},
                 select=["PartitionKey", "RowKey", "Blob"])]
         await self._delete_rows(rows)
         await self._forget_blobs([str(row["Blob"]) for row in rows if row.get("Blob")])
@@ -443,8 +297,8 @@ class InstanceTable(StorageTable):
 
     async def _query_row(self, row: Any) -> InstanceRecord | None:
         try:
-            return (await self._stored_instance(row)).record
-        except _BlobGone:  # changed since the query read it: read it again
+            return (await stored_instance(self.blobs, row)).record
+        except BlobGone:  # changed since the query read it: read it again
             stored = await self.read_record(row["InstanceId"])
             return None if stored is None else stored.record
 
