@@ -54,3 +54,9 @@ class ReplayWorkerLost(HostError):
 class ReplayWorkerDied(ReplayWorkerLost):
     """The worker process died while it replayed the episode; the work item runs again,
     and an instance whose episodes keep ending their worker is failed (engine.workers)."""
+
+
+class PayloadTooLarge(HostError):
+    """A value is bigger than the task hub stores (``devhost.taskhub.limits``). Nothing was
+    written and a leased work item is still leased: the workers fail that one instance
+    with this error's text as the reason."""

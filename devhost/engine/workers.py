@@ -12,7 +12,7 @@ import contextlib
 import logging
 from collections.abc import Awaitable, Coroutine, Mapping
 from concurrent.futures import ThreadPoolExecutor
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from devhost.app.loader import ActivityFunction, OrchestratorFunction
@@ -20,10 +20,23 @@ from devhost.engine.activities import run_activity
 from devhost.engine.client import ChangeSignal, DurableClient
 from devhost.engine.episodes import EpisodeRunner
 from devhost.engine.executor import Orchestrators
+from devhost.engine.protocol import task_failed
 from devhost.engine.sdk_call import ReplayedError
 from devhost.engine.versioning import VersionRejected
-from devhost.errors import LockLost, ReplayWorkerDied, ReplayWorkerLost, StorageUnavailable
-from devhost.taskhub.base import ActivityWorkItem, Message, OrchestrationWorkItem, TaskHub
+from devhost.errors import (
+    LockLost,
+    PayloadTooLarge,
+    ReplayWorkerDied,
+    ReplayWorkerLost,
+    StorageUnavailable,
+)
+from devhost.taskhub.base import (
+    ActivityWorkItem,
+    Commit,
+    Message,
+    OrchestrationWorkItem,
+    TaskHub,
+)
 
 __all__ = ["Workers"]
 
@@ -159,15 +172,17 @@ class Workers:
             except StorageUnavailable as error:
                 await backoff.wait(error)
 
-    def _failing_stand_ins(self, instance_id: str) -> Orchestrators | None:
-        """For an instance that keeps ending its replay worker, orchestrators that fail
-        its next episode with the reason; None for every other instance."""
+    def _failing_stand_ins(self, instance_id: str, reason: str | None = None
+                           ) -> Orchestrators | None:
+        """Orchestrators that fail the instance's next episode with ``reason``, or, without
+        one, with the reason an instance that keeps ending its replay worker fails; None
+        for every other instance."""
         deaths = self._worker_deaths.get(instance_id, 0)
-        if deaths < MAX_WORKER_DEATHS:
+        if reason is None and deaths < MAX_WORKER_DEATHS:
             return None
-        reason = (f"its episodes ended the orchestrator worker process {deaths} times in a "
-                  f"row (the host log says how); the instance is failed instead of "
-                  f"replayed again")
+        reason = reason or (
+            f"its episodes ended the orchestrator worker process {deaths} times in a row "
+            f"(the host log says how); the instance is failed instead of replayed again")
 
         def fail(_context_json: str) -> str:
             raise ReplayedError(reason)
@@ -199,7 +214,13 @@ class Workers:
             await self.hub.abandon_orchestration_work(item, NOT_STARTED_RETRY_SECONDS)
             return
         try:
-            await self.hub.complete_orchestration_work(item, commit)
+            try:
+                await self.hub.complete_orchestration_work(item, commit)
+            except PayloadTooLarge as refused:
+                # The hub wrote nothing and the item is still leased: fail the instance.
+                log.error("instance %s failed: %s", item.instance_id, refused)
+                await self._fail_refused(item, str(refused))
+                return
         except LockLost:
             log.info("instance %s changed under us; its messages will come again",
                      item.instance_id)
@@ -210,6 +231,20 @@ class Workers:
             raise
         if commit.record is not None:
             await self._changes.notify()
+
+    async def _fail_refused(self, item: OrchestrationWorkItem, refused: str) -> None:
+        """Fail ``item``'s instance because the hub refused to store its state."""
+        reason = f"the orchestration's state cannot be stored: {refused}"
+        commit = await self.episodes.run(item, self.hub.clock.now(),
+                                         self._failing_stand_ins(item.instance_id, reason))
+        try:
+            await self.hub.complete_orchestration_work(item, commit or Commit(None))
+        except PayloadTooLarge:
+            # Even the failure holds events too big to keep: drop the messages instead.
+            log.error("instance %s: its messages are dropped, they cannot be stored",
+                      item.instance_id)
+            await self.hub.complete_orchestration_work(item, Commit(None))
+        await self._changes.notify()
 
     # Activities ----------------------------------------------------------------------------
 
@@ -237,6 +272,10 @@ class Workers:
                 try:
                     await self.hub.complete_activity_work(item, result)
                     return
+                except PayloadTooLarge as refused:
+                    # The result cannot be stored: the orchestration gets a failure instead.
+                    result = _refused_result(item, str(refused), self.hub.clock.now())
+                    continue
                 except StorageUnavailable:
                     await asyncio.sleep(REPORT_FIRST_PAUSE_SECONDS * 2 ** attempt)
             # The task stays leased; its lease runs out and it runs again (at least once).
@@ -260,3 +299,13 @@ class Workers:
                 except StorageUnavailable as error:
                     log.warning("could not renew activity lease (%s); trying again", error)
         return await running
+
+
+def _refused_result(item: ActivityWorkItem, refused: str, now: datetime) -> Message:
+    """The TaskFailed message for an activity whose result the hub refused."""
+    event = task_failed(item.task.task_id,
+                        f"Activity function '{item.task.name}' failed: its result cannot be "
+                        f"stored: {refused}", None, now)
+    if item.task.execution_id:
+        event["ExecutionId"] = item.task.execution_id
+    return Message(item.task.instance_id, event)

@@ -1,7 +1,8 @@
 """An in-memory task hub on any clock: the fast backend for tests and benchmarks.
 
 It keeps the same promises as the Azure Storage task hub (leases, ETag-checked commits,
-at-least-once delivery) so both pass one set of contract tests. With a ``VirtualClock``,
+at-least-once delivery, the size limits of ``devhost.taskhub.limits``) so both pass one
+set of contract tests. With a ``VirtualClock``,
 timers fire when the test advances the clock, not when the wall clock says so.
 """
 
@@ -28,6 +29,7 @@ from devhost.taskhub.base import (
     OrchestrationWorkItem,
     TaskHub,
 )
+from devhost.taskhub.limits import check_commit, check_messages, check_record
 
 # How long an idle fetch sleeps at most before looking again under a real clock.
 MAX_IDLE_POLL_SECONDS = 1.0
@@ -113,6 +115,8 @@ class MemoryTaskHub(TaskHub):
 
     async def create_instance(self, record: InstanceRecord, start: Message) -> None:
         """Create the instance (replacing an ended one) and queue its start."""
+        check_record(record)
+        check_messages([start])
         async with self._changed:
             existing = self._records.get(record.instance_id)
             if existing is not None and not existing.runtime_status.has_ended:
@@ -131,6 +135,7 @@ class MemoryTaskHub(TaskHub):
 
     async def send(self, messages: list[Message]) -> None:
         """Queue messages for their instances."""
+        check_messages(messages)
         async with self._changed:
             for message in messages:
                 self._enqueue(message)
@@ -215,6 +220,7 @@ class MemoryTaskHub(TaskHub):
         """Save ``commit`` if nobody else changed the instance since the fetch."""
         lease = _lease_of(item)
         record = commit.record
+        check_commit(lease.instance_id, commit)  # refused: nothing written, still leased
         async with self._changed:
             self._leased.discard(lease.instance_id)
             if record is None:
@@ -274,6 +280,7 @@ class MemoryTaskHub(TaskHub):
 
     async def complete_activity_work(self, item: ActivityWorkItem, result: Message) -> None:
         """Deliver the result to the instance and forget the task."""
+        check_messages([result], "an activity result")
         async with self._changed:
             self._leased_activities.pop(str(item.lease), None)
             self._enqueue(result)

@@ -22,22 +22,18 @@ from azure.core.exceptions import (
 )
 from azure.data.tables.aio import TableClient
 
-from devhost.errors import HostError, StorageUnavailable
+from devhost.errors import StorageUnavailable
 
-# Azure Table limits: a string property holds at most 64 KiB of UTF-16 (32 Ki code units),
-# an entity at most 1 MiB, a transaction at most 100 operations and 4 MiB of payload.
-# Text of unknown content is cut at 16,000 code points (even if every one needs a UTF-16
-# surrogate pair that stays under 64 KiB); JSON we write ourselves is pure ASCII
-# (``ensure_ascii``), so it may use 32,000 characters per property.
-TEXT_PIECE_CHARS = 16_000
+# Azure Table limits: an entity holds at most 1 MiB, a transaction at most 100 operations.
+# A string property holds at most 64 KiB of UTF-16 (``limits.fits_table_property``); a text
+# that does not fit one goes to a blob. The history JSON we write ourselves is pure ASCII
+# (``ensure_ascii``), so one episode's events fill up to PIECES_PER_ROW properties of
+# 32,000 characters in one row (under 1 MiB) before they go to a blob instead.
 ASCII_PIECE_CHARS = 32_000
 PIECES_PER_ROW = 15
 MAX_TRANSACTION_OPS = 100
-MAX_TRANSACTION_CHARS = 3_800_000  # stays under the 4 MiB request limit with room for framing
 
-# Azure Storage queues: a message holds at most 64 KiB and stays invisible at most 7 days.
-# Bodies bigger than this (counted after XML escaping) are kept in a table instead.
-MAX_QUEUE_TEXT_CHARS = 48_000
+# Azure Storage queues: a message stays invisible at most 7 days.
 MAX_VISIBILITY_SECONDS = 7 * 24 * 3600
 
 # Key characters Azure Tables forbid (plus ``%``, our escape character, so the mapping is
@@ -45,37 +41,42 @@ MAX_VISIBILITY_SECONDS = 7 * 24 * 3600
 _KEY_UNSAFE = re.compile(r"[/\\#?%\x00-\x1f\x7f-\x9f]")
 MAX_KEY_CHARS = 512  # 1 KiB of UTF-16
 
-
-class PayloadTooLarge(HostError):
-    """An episode or record is bigger than one table transaction or entity can hold."""
+# Task hub names as Azure accepts them: letters and digits, 3-45, starting with a letter.
+HUB_NAME = re.compile(r"[A-Za-z][A-Za-z0-9]{2,44}")
 
 
 @dataclass(frozen=True)
 class StorageNames:
-    """The table and queue names of one task hub."""
+    """The table, queue and blob container names of one task hub.
+
+    Durable Task's Azure Storage provider names its storage ``{hub}Instances``,
+    ``{hub}History`` (and ``{hub}Partitions``), queues ``{hub}-control-NN`` and
+    ``{hub}-workitems``, containers ``{hub}-leases``, ``{hub}-applease`` and
+    ``{hub}-largemessages``. This host's names end otherwise (table names are compared
+    case-insensitively): the table ends with ``Devhost``, which no provider table does, and
+    every queue and container has ``-devhost-`` after the hub name, which a valid hub name
+    (no dashes) cannot produce. So ``func start`` and this host never share storage on one
+    account, whatever hub names they use.
+    """
 
     instances_table: str
-    payloads_table: str
     control_queue: str
     work_item_queue: str
+    payloads_container: str
 
     @classmethod
     def for_hub(cls, hub_name: str) -> StorageNames:
-        """Names derived from ``hub_name``, sanitised to what tables and queues accept.
-
-        Queue names must be lowercase letters, digits and single hyphens; table names
-        alphanumeric starting with a letter. So the hub name is reduced to lowercase
-        letters and digits (``My-Hub`` and ``myhub`` share storage: pick distinct names).
-        """
-        slug = re.sub(r"[^a-z0-9]", "", hub_name.lower())
-        if not slug or not slug[0].isalpha():
-            slug = "h" + slug
-        slug = slug[:45]
+        """The names for ``hub_name``; ValueError for a name Azure would refuse."""
+        if not HUB_NAME.fullmatch(hub_name):
+            raise ValueError(
+                f"task hub name {hub_name!r} is invalid: use 3-45 letters and digits, "
+                "starting with a letter (as Azure requires)")
+        lower = hub_name.lower()
         return cls(
-            instances_table=f"{slug}Instances",
-            payloads_table=f"{slug}Payloads",
-            control_queue=f"{slug}-control",
-            work_item_queue=f"{slug}-workitems",
+            instances_table=f"{hub_name}Devhost",
+            control_queue=f"{lower}-devhost-control",
+            work_item_queue=f"{lower}-devhost-workitems",
+            payloads_container=f"{lower}-devhost-payloads",
         )
 
 
@@ -88,37 +89,6 @@ def partition_key(instance_id: str) -> str:
     if not key or len(key) > MAX_KEY_CHARS:
         raise ValueError(f"instance id of {len(instance_id)} characters cannot be a table key")
     return key
-
-
-def split_text(name: str, text: str | None, piece_chars: int = TEXT_PIECE_CHARS
-               ) -> dict[str, str]:
-    """``text`` as properties ``name``, ``name_1``, ... each small enough for a table.
-
-    None gives no property at all, which is how None is told apart from "".
-    """
-    if text is None:
-        return {}
-    pieces = [text[i:i + piece_chars] for i in range(0, len(text), piece_chars)] or [""]
-    return {(name if index == 0 else f"{name}_{index}"): piece
-            for index, piece in enumerate(pieces)}
-
-
-def join_text(entity: Any, name: str) -> str | None:
-    """Reassemble a text written by :func:`split_text` (None when it was None)."""
-    first = entity.get(name)
-    if first is None:
-        return None
-    parts = [str(first)]
-    index = 1
-    while (part := entity.get(f"{name}_{index}")) is not None:
-        parts.append(str(part))
-        index += 1
-    return "".join(parts)
-
-
-def xml_escaped_length(text: str) -> int:
-    """The length of ``text`` once XML-escaped for the queue REST API."""
-    return len(text) + 4 * text.count("&") + 3 * (text.count("<") + text.count(">"))
 
 
 def is_transient(err: HttpResponseError) -> bool:
@@ -169,7 +139,7 @@ class ClientOptions:
         }
 
     def queue_kwargs(self) -> dict[str, Any]:
-        """Keyword arguments for a queue client.
+        """Keyword arguments for a queue (or blob) client.
 
         Its default retry policy waits 15 s, then 18 s, with 3 s of jitter; these settings
         of the same policy wait about ``retry_backoff_seconds`` per retry instead.

@@ -1,8 +1,14 @@
 """The task hub on Azure Storage tables and queues (Azurite locally, a real account unchanged).
 
-Layout (see azure_tables and azure_queues): table ``{hub}Instances`` holds one partition per
-instance (record row plus history rows), ``{hub}Payloads`` oversized message bodies; queue
-``{hub}-control`` carries orchestration messages, ``{hub}-workitems`` activity tasks.
+Layout (see tables.py, queues.py and blobs.py; names in ``common.StorageNames``): table
+``{hub}Devhost`` holds one partition per instance (record row plus history rows); queue
+``{hub}-devhost-control`` carries orchestration messages, ``{hub}-devhost-workitems``
+activity tasks; container ``{hub}-devhost-payloads`` the texts too big for a queue message
+or a table property. None of these names is one Durable Task's own provider uses.
+
+Limits (``devhost.taskhub.limits``, the same in the memory hub): a value over the cap is
+refused with ``PayloadTooLarge`` before anything is written, and a refused commit leaves
+its work item leased, so the engine can fail that one instance instead.
 
 Leases. A fetch receives control messages in batches into an in-process buffer, grouped by
 instance. Leasing an instance takes its due messages out of the buffer, marks the instance
@@ -37,12 +43,14 @@ import logging
 import math
 
 from azure.data.tables.aio import TableClient
+from azure.storage.blob.aio import ContainerClient
 from azure.storage.queue.aio import QueueClient
 
 from devhost.clock import Clock, SystemClock
 from devhost.engine.protocol import EventType, HistoryEvent
 from devhost.errors import InstanceExists, LockLost, StorageUnavailable
 from devhost.taskhub.azure.activities import ActivityQueue
+from devhost.taskhub.azure.blobs import BlobStore
 from devhost.taskhub.azure.common import (
     MAX_VISIBILITY_SECONDS,
     ClientOptions,
@@ -56,11 +64,8 @@ from devhost.taskhub.azure.leases import (
     OrchestrationLease,
     Poller,
 )
-from devhost.taskhub.azure.queues import (
-    PayloadTable,
-    QueueChannel,
-)
-from devhost.taskhub.azure.tables import InstanceTable, StoredInstance
+from devhost.taskhub.azure.queues import QueueChannel
+from devhost.taskhub.azure.tables import InstanceTable
 from devhost.taskhub.base import (
     ALL_INSTANCES,
     ActivityWorkItem,
@@ -71,6 +76,7 @@ from devhost.taskhub.base import (
     OrchestrationWorkItem,
     TaskHub,
 )
+from devhost.taskhub.limits import check_commit, check_messages, check_record
 
 __all__ = ["AzureStorageTaskHub"]
 
@@ -110,22 +116,24 @@ class AzureStorageTaskHub(TaskHub):
         options = ClientOptions(retry_total=retry_total, connection_timeout=connection_timeout,
                                 read_timeout=read_timeout,
                                 use_env_settings=not loopback_only(connection))
-        self._clients: list[TableClient | QueueClient] = []
+        self._clients: list[TableClient | QueueClient | ContainerClient] = []
+        container = ContainerClient.from_connection_string(
+            connection, self.names.payloads_container, **options.queue_kwargs())
+        self._clients.append(container)
+        self._blobs = BlobStore(container)
         self._table = InstanceTable(
-            self._table_client(connection, self.names.instances_table, options))
-        self._payloads = PayloadTable(
-            self._table_client(connection, self.names.payloads_table, options))
+            self._table_client(connection, self.names.instances_table, options), self._blobs)
         self._visibility = max(1, math.ceil(visibility_timeout))
         self._batch = max(1, min(MAX_BATCH, batch_size))
         self._control = ControlQueue(
             QueueChannel(self._queue_client(connection, self.names.control_queue, options),
-                         self._payloads),
+                         self._blobs),
             Poller(min_poll_seconds, max_poll_seconds), self.clock,
             visibility_seconds=self._visibility, batch=self._batch)
         self._cache = HistoryCache(history_cache_size)
         self._activities = ActivityQueue(
             QueueChannel(self._queue_client(connection, self.names.work_item_queue, options),
-                         self._payloads),
+                         self._blobs),
             Poller(min_poll_seconds, max_poll_seconds),
             visibility_seconds=self._visibility, expiry_margin=self._visibility * 0.1,
             batch=self._batch)
@@ -141,8 +149,8 @@ class AzureStorageTaskHub(TaskHub):
         return client
 
     async def start(self) -> None:
-        """Create the tables and queues that do not exist yet."""
-        await asyncio.gather(self._table.create(), self._payloads.create(),
+        """Create the table, queues and blob container that do not exist yet."""
+        await asyncio.gather(self._table.create(), self._blobs.create(),
                              self._control.create(), self._activities.create())
 
     async def close(self) -> None:
@@ -153,6 +161,7 @@ class AzureStorageTaskHub(TaskHub):
 
     async def send(self, messages: list[Message]) -> None:
         """Queue messages for their instances, each invisible until its ``visible_at``."""
+        check_messages(messages)
         await self._control.send(messages)
 
     # Instances -----------------------------------------------------------------------------
@@ -163,20 +172,22 @@ class AzureStorageTaskHub(TaskHub):
         If the start message cannot be sent the new record is deleted again, so a retry
         does not meet ``InstanceExists`` for an instance that would never start.
         """
+        check_record(record)
+        check_messages([start])
         self._cache.drop(record.instance_id)
         for _attempt in range(_CREATE_ATTEMPTS):
             # Insert first: a new id (the usual case) then costs one call, not two.
             old = None
-            etag = await self._table.insert_record(record)
-            if etag is not None:
+            written = await self._table.insert_record(record)
+            if written is not None:
                 break
             old = await self._table.read_record(record.instance_id)
             if old is None:
                 continue  # purged in between: insert again
             if not old.record.runtime_status.has_ended:
                 raise InstanceExists(record.instance_id)
-            etag = await self._table.replace_record(old, record)
-            if etag is not None:
+            written = await self._table.replace_record(old, record)
+            if written is not None:
                 break
         else:  # another creator won every race: it exists now
             raise InstanceExists(record.instance_id)
@@ -184,13 +195,12 @@ class AzureStorageTaskHub(TaskHub):
             await self._control.send([start])
         except BaseException:
             with contextlib.suppress(StorageUnavailable):
-                await self._table.delete_record(record.instance_id, etag)
+                await self._table.delete_record(written)
             raise
         # The first episode finds the new instance in the cache instead of reading its
         # partition back; its ETag guards the commit as for any cached state.
-        generation = 0 if old is None else old.generation + 1
-        self._cache.put(record.instance_id,
-                        StoredInstance(copy.deepcopy(record), etag, generation, 0), [])
+        written.record = copy.deepcopy(record)
+        self._cache.put(record.instance_id, written, [])
         if old is not None:
             await self._forget_old_history(record.instance_id, old.generation + 1)
 
@@ -287,15 +297,17 @@ class AzureStorageTaskHub(TaskHub):
                                                 commit.replace_history)
         if lease.released:
             raise LockLost(lease.instance_id)
+        check_commit(lease.instance_id, commit)  # refused: nothing written, still leased
         lease.released = True
         if record is None:
             self._control.release_lease(lease.instance_id)
             await self._control.delete_consumed(lease.entries)
             return
         try:
-            plan = self._table.plan_commit(lease.stored, record, new_history, replace_history)
-            await asyncio.gather(self._control.send(commit.outbound, keep=True),
-                                 self._activities.send(commit.activities))
+            plan, _, _ = await asyncio.gather(
+                self._table.prepare_commit(lease.stored, record, new_history, replace_history),
+                self._control.send(commit.outbound, keep=True),
+                self._activities.send(commit.activities))
             stored = await self._table.submit(plan)
         except BaseException:
             # Lost, failed, or unknown outcome (a timeout): read the instance afresh next time.
@@ -348,7 +360,9 @@ class AzureStorageTaskHub(TaskHub):
         return await self._activities.renew(item)
 
     async def complete_activity_work(self, item: ActivityWorkItem, result: Message) -> None:
-        """Send the result to the instance, then delete the task."""
+        """Send the result to the instance, then delete the task (``PayloadTooLarge``, with
+        the task still leased, for a result over the limit)."""
+        check_messages([result], "an activity result")
         await self._control.send_result(result)
         await self._activities.delete(item)
 

@@ -17,7 +17,7 @@ from datetime import datetime
 from devhost.clock import wait_at_most
 from devhost.engine.protocol import HistoryEvent
 from devhost.taskhub.azure.queues import Received
-from devhost.taskhub.azure.tables import StoredInstance
+from devhost.taskhub.azure.rows import StoredInstance
 from devhost.taskhub.base import ActivityTask, Message
 
 # How many instances the inbox remembers the age of (ended ones are forgotten at once).

@@ -1,44 +1,35 @@
-"""The task hub's queues: messages as JSON text, big bodies parked in a table.
+"""The task hub's queues: messages as JSON text, big bodies in the blob container.
 
-``{hub}-control`` carries orchestration messages, ``{hub}-workitems`` activity tasks. A
-message body is JSON text (ASCII only, so it is safe in the queue's XML and counts one
-byte a character). A body too big for a queue message is written to ``{hub}Payloads``
-first and the queue message only points at it; the payload row is deleted once the message
-has been consumed, so a re-delivered pointer whose payload is gone was consumed already.
+``{hub}-devhost-control`` carries orchestration messages, ``{hub}-devhost-workitems``
+activity tasks. A message body is JSON text (ASCII only, so it is safe in the queue's XML
+and counts one byte a character) carrying the marker ``"devhost": 1``: this host reads and
+deletes only messages with it, and leaves any other message in the queue for its writer.
+A body over ``limits.QUEUE_MESSAGE_BYTES`` is stored as a blob first and the queue message
+only names it; the blob is deleted once the message has been consumed, so a re-delivered
+pointer whose blob is gone was consumed already.
 """
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import json
 import logging
 from dataclasses import dataclass
 from typing import Any
 
-from azure.core.exceptions import HttpResponseError, ResourceExistsError, ResourceNotFoundError
-from azure.data.tables import UpdateMode
+from azure.core.exceptions import HttpResponseError, ResourceExistsError
 from azure.storage.queue.aio import QueueClient
 
 from devhost.engine.protocol import iso, parse_iso
-from devhost.taskhub.azure.common import (
-    ASCII_PIECE_CHARS,
-    MAX_QUEUE_TEXT_CHARS,
-    MAX_TRANSACTION_CHARS,
-    PIECES_PER_ROW,
-    PayloadTooLarge,
-    StorageTable,
-    join_text,
-    partition_key,
-    split_text,
-    storage_errors,
-    xml_escaped_length,
-)
+from devhost.taskhub.azure.blobs import BlobStore
+from devhost.taskhub.azure.common import storage_errors
 from devhost.taskhub.base import ActivityTask, Message, new_message_id
+from devhost.taskhub.limits import QUEUE_MESSAGE_BYTES
 
 log = logging.getLogger(__name__)
 
-_ROW_CHARS = ASCII_PIECE_CHARS * PIECES_PER_ROW
+# What marks a message as this host's (Durable Task's own messages never carry it).
+OWN_MARKER = "devhost"
 _GONE = (400, 404)  # pop receipt no longer valid (400 PopReceiptMismatch) or message gone
 
 
@@ -94,47 +85,9 @@ def task_from_body(body: dict[str, Any]) -> ActivityTask:
                         execution_id=body.get("executionId"))
 
 
-# Oversized payloads ------------------------------------------------------------------------
-
-class PayloadTable(StorageTable):
-    """Message bodies too big for a queue message, one or more rows per message."""
-
-    label = "payloads table"
-
-    async def put(self, instance_id: str, message_id: str, text: str) -> int:
-        """Store ``text`` (ASCII) and return how many rows it took."""
-        if len(text) > MAX_TRANSACTION_CHARS:
-            raise PayloadTooLarge(f"message of {len(text)} characters for {instance_id!r}")
-        key = partition_key(instance_id)
-        chunks = [text[i:i + _ROW_CHARS] for i in range(0, len(text), _ROW_CHARS)]
-        operations = [
-            ("upsert", {"PartitionKey": key, "RowKey": f"{message_id}-{index:04d}",
-                        **split_text("Body", chunk, ASCII_PIECE_CHARS)},
-             {"mode": UpdateMode.REPLACE})
-            for index, chunk in enumerate(chunks)
-        ]
-        with storage_errors("store payload"):
-            await self._client.submit_transaction(operations)
-        return len(chunks)
-
-    async def get(self, instance_id: str, message_id: str, rows: int) -> str | None:
-        """The stored text, or None when it was deleted (its message was consumed)."""
-        key = partition_key(instance_id)
-        with storage_errors("read payload"):
-            try:
-                entities = await asyncio.gather(*(
-                    self._client.get_entity(key, f"{message_id}-{index:04d}")
-                    for index in range(rows)))
-            except ResourceNotFoundError:
-                return None
-        return "".join(join_text(entity, "Body") or "" for entity in entities)
-
-    async def delete(self, instance_id: str, message_id: str, rows: int) -> None:
-        """Delete the stored text (missing rows count as deleted)."""
-        key = partition_key(instance_id)
-        with storage_errors("delete payload"):
-            for index in range(rows):
-                await self._client.delete_entity(key, f"{message_id}-{index:04d}")
+def xml_escaped_length(text: str) -> int:
+    """The length of ``text`` once XML-escaped for the queue REST API."""
+    return len(text) + 4 * text.count("&") + 3 * (text.count("<") + text.count(">"))
 
 
 # Queues ------------------------------------------------------------------------------------
@@ -147,15 +100,17 @@ class Received:
     pop_receipt: str
     dequeue_count: int
     body: dict[str, Any]
-    payload_rows: int = 0
+    blob: str | None = None
 
 
 class QueueChannel:
-    """One queue of JSON messages, with the payload table for oversized bodies."""
+    """One queue of this host's JSON messages, with the blob store for oversized bodies."""
 
-    def __init__(self, client: QueueClient, payloads: PayloadTable) -> None:
+    def __init__(self, client: QueueClient, blobs: BlobStore) -> None:
         self._client = client
-        self._payloads = payloads
+        self._blobs = blobs
+        # Messages of other writers seen in this queue, warned about once each.
+        self._foreign: set[str] = set()
 
     async def create(self) -> None:
         """Create the queue if it does not exist."""
@@ -171,19 +126,21 @@ class QueueChannel:
         sender can work it and delete it without receiving it. If the sender does not
         delete it in time, the queue hands it out like any other: still at least once.
         """
-        text = json.dumps(body, separators=(",", ":"), ensure_ascii=True)
-        rows = 0
-        if xml_escaped_length(text) > MAX_QUEUE_TEXT_CHARS:
-            rows = await self._payloads.put(body["instanceId"], body["messageId"], text)
-            text = json.dumps({"instanceId": body["instanceId"], "messageId": body["messageId"],
-                               "payloadRows": rows})
+        text = json.dumps({OWN_MARKER: 1, **body}, separators=(",", ":"), ensure_ascii=True)
+        blob = None
+        if xml_escaped_length(text) > QUEUE_MESSAGE_BYTES:
+            blob = BlobStore.new_name(body["instanceId"], f"m-{body['messageId']}")
+            await self._blobs.put(blob, text)
+            text = json.dumps({OWN_MARKER: 1, "instanceId": body["instanceId"],
+                               "messageId": body["messageId"], "blob": blob},
+                              separators=(",", ":"), ensure_ascii=True)
         with storage_errors("send message"):
             # time_to_live=-1: a timer may wait longer than the default 7-day expiry.
             sent = await self._client.send_message(
                 text, visibility_timeout=lease_seconds or delay_seconds, time_to_live=-1)
         if not lease_seconds:
             return None
-        return Received(str(sent.id), str(sent.pop_receipt), 1, body, rows)
+        return Received(str(sent.id), str(sent.pop_receipt), 1, body, blob)
 
     async def receive(self, count: int, visibility_seconds: int) -> list[Received]:
         """Up to ``count`` (at most 32) visible messages, invisible for the given seconds."""
@@ -206,21 +163,36 @@ class QueueChannel:
         item = Received(message.id, message.pop_receipt, message.dequeue_count, {})
         try:
             body = json.loads(message.content)
-            rows = int(body.get("payloadRows", 0))
-            if rows:
-                text = await self._payloads.get(body["instanceId"], body["messageId"], rows)
+        except ValueError:
+            body = None
+        if not isinstance(body, dict) or body.get(OWN_MARKER) != 1:
+            await self._leave_alone(item)
+            return None
+        try:
+            blob = body.get("blob")
+            if blob is not None:
+                text = await self._blobs.get(str(blob))
                 if text is None:
-                    # Its payload is deleted only after the message was consumed: a duplicate.
+                    # Its blob is deleted only after the message was consumed: a duplicate.
                     await self.delete(item)
                     return None
-                item.payload_rows = rows
+                item.blob = str(blob)
                 body = json.loads(text)
+            body.pop(OWN_MARKER, None)
             item.body = body
             return item
-        except (ValueError, KeyError, TypeError) as err:
+        except (ValueError, KeyError, TypeError, AttributeError) as err:
             log.warning("dropping unreadable queue message %s: %s", message.id, err)
             await self.delete(item)
             return None
+
+    async def _leave_alone(self, item: Received) -> None:
+        """A message this host did not write: make it visible again for its writer."""
+        if item.queue_message_id not in self._foreign:
+            self._foreign.add(item.queue_message_id)
+            log.warning("queue message %s was not written by this host; left in the queue",
+                        item.queue_message_id)
+        await self.release(item, 0)
 
     async def delete(self, item: Received) -> None:
         """Delete a consumed message (and its payload); a stale receipt is not an error."""
@@ -232,9 +204,8 @@ class QueueChannel:
                 # again: that copy will be seen as a re-delivery.
                 if err.status_code not in _GONE:
                     raise
-        if item.payload_rows:
-            await self._payloads.delete(item.body["instanceId"], item.body["messageId"],
-                                        item.payload_rows)
+        if item.blob is not None:
+            await self._blobs.delete([item.blob])
 
     async def renew(self, item: Received, visibility_seconds: int) -> Received | None:
         """Extend a received message's invisibility; None when the receipt went stale."""
@@ -248,7 +219,7 @@ class QueueChannel:
                     raise
                 return None
         return Received(item.queue_message_id, str(updated.pop_receipt), item.dequeue_count,
-                        item.body, item.payload_rows)
+                        item.body, item.blob)
 
     async def release(self, item: Received, delay_seconds: int) -> None:
         """Make a received message visible again after ``delay_seconds``."""

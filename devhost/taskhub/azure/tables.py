@@ -1,174 +1,80 @@
-"""The task hub's tables: instance records with their history, and oversized payloads.
+"""The task hub's table: instance records with their history; big texts in blobs.
 
-``{hub}Instances`` has one partition per instance (PartitionKey = the escaped instance id):
+``{hub}Devhost`` has one partition per instance (PartitionKey = the escaped instance id):
 
 * RowKey ``~``: the record (what the status API reports) plus two bookkeeping numbers,
   ``HistoryGeneration`` and ``HistoryRows``.
-* RowKey ``h-{generation:08d}-{seq:08d}``: history rows. Each committed episode adds one row
-  or more, holding the new events as JSON text cut into properties under the 64 KiB limit;
-  ``Continues`` marks a row whose text goes on in the next one.
+* RowKey ``h-{generation:08d}-{seq:08d}``: one row per committed episode, holding its new
+  events as JSON text cut into properties ``E0``, ``E1``, ... under the 64 KiB limit.
+
+A text that does not fit a table property (an input, output or custom status over 64 KiB
+of UTF-16, an episode's events over one row) is kept in the hub's blob container instead,
+and the row holds the blob's name (``InputBlob``, ``OutputBlob``, ``CustomStatusBlob``,
+``Blob``), as Durable Task's Azure Storage provider does. Every blob gets a fresh name, so
+a writer that loses the ETag race never overwrites a blob a committed row names; blobs a
+commit no longer needs are deleted after it (and a purge deletes every blob of the
+instance). A reader that finds a named blob gone read a row that changed meanwhile, and
+reads again.
 
 Only rows of the record's generation with ``seq < HistoryRows`` are history. A commit
-writes its rows and the record in one transaction, so a reader (or a losing writer) never
-sees half an episode; rows left past ``HistoryRows`` by a failed attempt are overwritten by
+writes its row and the record in one transaction, so a reader (or a losing writer) never
+sees half an episode; a row left past ``HistoryRows`` by a failed attempt is overwritten by
 the next commit. Replacing the history (continue-as-new, or re-creating an ended instance)
 starts a new generation in that same transaction, so the old rows are invisible at once and
 are deleted afterwards at leisure: no limit on how many there are.
-
-``{hub}Payloads`` keeps message bodies too big for a queue message (PartitionKey = escaped
-instance id, RowKey = message id and part).
 """
 
 from __future__ import annotations
 
-import json
-from dataclasses import dataclass
-from datetime import datetime, timezone
+import asyncio
+import contextlib
+from dataclasses import dataclass, field
+from datetime import timezone
 from typing import Any
 
 from azure.core import MatchConditions
 from azure.core.exceptions import HttpResponseError, ResourceExistsError, ResourceNotFoundError
 from azure.data.tables import UpdateMode
+from azure.data.tables.aio import TableClient
 
 from devhost.engine.protocol import HistoryEvent
 from devhost.errors import LockLost, StorageUnavailable
+from devhost.taskhub.azure.blobs import BlobStore
 from devhost.taskhub.azure.common import (
-    ASCII_PIECE_CHARS,
-    MAX_TRANSACTION_CHARS,
     MAX_TRANSACTION_OPS,
-    PIECES_PER_ROW,
-    PayloadTooLarge,
     StorageTable,
-    join_text,
     partition_key,
-    split_text,
     storage_errors,
 )
-from devhost.taskhub.base import InstanceQuery, InstanceRecord, ParentRef, RuntimeStatus
+from devhost.taskhub.azure.rows import (
+    HISTORY_PREFIX,
+    RECORD_ROW,
+    BlobGone,
+    StoredInstance,
+    history_entity,
+    history_from_rows,
+    history_key,
+    record_entity,
+    stored_instance,
+)
+from devhost.taskhub.base import InstanceQuery, InstanceRecord
 
-RECORD_ROW = "~"
-_HISTORY = "h-"
 _REPLACE = {"mode": UpdateMode.REPLACE}
 _CONFLICTS = (404, 409, 412)  # record gone, already created, changed since read
-
-
-@dataclass
-class StoredInstance:
-    """A record as read from the table, with what a conditional write needs."""
-
-    record: InstanceRecord
-    etag: str
-    generation: int
-    history_rows: int
-
-
+_READ_ATTEMPTS = 3
 @dataclass
 class CommitPlan:
-    """One episode's table transaction, checked to fit, ready to submit."""
+    """One episode's table transaction, its blobs written, ready to submit."""
 
     instance_id: str
     operations: list[tuple[Any, ...]]
     record: InstanceRecord
     generation: int
     history_rows: int
-
-
-def _history_key(generation: int, seq: int) -> str:
-    return f"{_HISTORY}{generation:08d}-{seq:08d}"
-
-
-def _plain_utc(value: datetime) -> datetime:
-    # The SDK hands back its own datetime subclass; callers compare with plain ones.
-    return datetime(value.year, value.month, value.day, value.hour, value.minute,
-                    value.second, value.microsecond, tzinfo=timezone.utc)
-
-
-def record_entity(record: InstanceRecord, generation: int, history_rows: int
-                  ) -> dict[str, Any]:
-    """The record row for ``record``."""
-    entity: dict[str, Any] = {
-        "PartitionKey": partition_key(record.instance_id),
-        "RowKey": RECORD_ROW,
-        "InstanceId": record.instance_id,
-        "Name": record.name,
-        "RuntimeStatus": record.runtime_status.value,
-        "CreatedAt": record.created_at,
-        "UpdatedAt": record.updated_at,
-        "ExecutionId": record.execution_id,
-        "Version": record.version,
-        "HistoryGeneration": generation,
-        "HistoryRows": history_rows,
-    }
-    if record.parent is not None:
-        entity["ParentInstanceId"] = record.parent.instance_id
-        entity["ParentTaskId"] = record.parent.task_id
-        if record.parent.execution_id:
-            entity["ParentExecutionId"] = record.parent.execution_id
-    entity.update(split_text("Input", record.input))
-    entity.update(split_text("Output", record.output))
-    entity.update(split_text("CustomStatus", record.custom_status))
-    return entity
-
-
-def stored_instance(entity: Any) -> StoredInstance:
-    """Read a record row."""
-    parent = None
-    if entity.get("ParentInstanceId") is not None:
-        parent = ParentRef(entity["ParentInstanceId"], int(entity["ParentTaskId"]),
-                           entity.get("ParentExecutionId"))
-    record = InstanceRecord(
-        instance_id=entity["InstanceId"],
-        name=entity["Name"],
-        runtime_status=RuntimeStatus(entity["RuntimeStatus"]),
-        created_at=_plain_utc(entity["CreatedAt"]),
-        updated_at=_plain_utc(entity["UpdatedAt"]),
-        input=join_text(entity, "Input"),
-        output=join_text(entity, "Output"),
-        custom_status=join_text(entity, "CustomStatus"),
-        parent=parent,
-        execution_id=entity["ExecutionId"],
-        version=entity.get("Version") or "",
-    )
-    return StoredInstance(record, entity.metadata["etag"], int(entity["HistoryGeneration"]),
-                          int(entity["HistoryRows"]))
-
-
-def history_entities(key: str, generation: int, first_seq: int,
-                     events: list[HistoryEvent]) -> list[dict[str, Any]]:
-    """The rows holding one episode's new events, starting at ``first_seq``."""
-    # ensure_ascii keeps every character one UTF-16 code unit, so pieces can be 32 K long.
-    text = json.dumps(events, separators=(",", ":"), ensure_ascii=True)
-    pieces = [text[i:i + ASCII_PIECE_CHARS] for i in range(0, len(text), ASCII_PIECE_CHARS)]
-    groups = [pieces[i:i + PIECES_PER_ROW] for i in range(0, len(pieces), PIECES_PER_ROW)]
-    rows = []
-    for index, group in enumerate(groups):
-        row: dict[str, Any] = {"PartitionKey": key,
-                               "RowKey": _history_key(generation, first_seq + index),
-                               "Continues": index < len(groups) - 1}
-        row.update({f"E{number}": piece for number, piece in enumerate(group)})
-        rows.append(row)
-    return rows
-
-
-def history_from_rows(stored: StoredInstance, rows: list[Any]) -> list[HistoryEvent] | None:
-    """The history in the record's generation, or None when rows are missing (a concurrent
-    continue-as-new deleted them between our reads)."""
-    prefix = _history_key(stored.generation, 0)[:-8]
-    wanted = {_history_key(stored.generation, seq) for seq in range(stored.history_rows)}
-    found = sorted((r for r in rows if r["RowKey"] in wanted), key=lambda r: r["RowKey"])
-    if len(found) != len(wanted) or not all(r["RowKey"].startswith(prefix) for r in found):
-        return None
-    history: list[HistoryEvent] = []
-    text: list[str] = []
-    for row in found:
-        number = 0
-        while (piece := row.get(f"E{number}")) is not None:
-            text.append(piece)
-            number += 1
-        if not row.get("Continues"):
-            history.extend(json.loads("".join(text)))
-            text = []
-    return history
+    blobs: dict[str, str]
+    # Blobs written for this commit, and blobs of the old record it no longer names.
+    written: list[str] = field(default_factory=list)
+    replaced: list[str] = field(default_factory=list)
 
 
 def _readable_key(instance_id: str) -> str | None:
@@ -183,26 +89,37 @@ def _readable_key(instance_id: str) -> str | None:
         return None
 
 
-def _entity_chars(entity: dict[str, Any]) -> int:
-    return sum(len(v) for v in entity.values() if isinstance(v, str)) + 200
+async def _nothing() -> None:
+    return None
 
 
 class InstanceTable(StorageTable):
-    """Records and history of every instance of one hub."""
+    """Records and history of every instance of one hub, with their blobs."""
 
     label = "instances table"
+
+    def __init__(self, client: TableClient, blobs: BlobStore) -> None:
+        super().__init__(client)
+        self.blobs = blobs
+
+    # Reads ---------------------------------------------------------------------------------
 
     async def read_record(self, instance_id: str) -> StoredInstance | None:
         """The instance's record row, or None."""
         key = _readable_key(instance_id)
         if key is None:
             return None
-        with storage_errors("read instance"):
+        for _attempt in range(_READ_ATTEMPTS):
+            with storage_errors("read instance"):
+                try:
+                    entity = await self._client.get_entity(key, RECORD_ROW)
+                except ResourceNotFoundError:
+                    return None
             try:
-                entity = await self._client.get_entity(key, RECORD_ROW)
-            except ResourceNotFoundError:
-                return None
-        return stored_instance(entity)
+                return await stored_instance(self.blobs, entity)
+            except BlobGone:
+                continue
+        raise StorageUnavailable(f"record of {instance_id!r} kept changing while read")
 
     async def read(self, instance_id: str
                    ) -> tuple[StoredInstance | None, list[HistoryEvent]]:
@@ -210,83 +127,105 @@ class InstanceTable(StorageTable):
         key = _readable_key(instance_id)
         if key is None:
             return None, []
-        for _attempt in range(3):
+        for _attempt in range(_READ_ATTEMPTS):
             with storage_errors("read instance history"):
                 rows = [row async for row in self._client.query_entities(
                     "PartitionKey eq @key", parameters={"key": key})]
             record_rows = [row for row in rows if row["RowKey"] == RECORD_ROW]
             if not record_rows:
                 return None, []
-            stored = stored_instance(record_rows[0])
-            history = history_from_rows(stored, rows)
+            try:
+                stored = await stored_instance(self.blobs, record_rows[0])
+            except BlobGone:
+                continue
+            history = await history_from_rows(self.blobs, stored, rows)
             if history is not None:
                 return stored, history
         # Continue-as-new kept deleting rows under us: let the caller retry later.
         raise StorageUnavailable(f"history of {instance_id!r} kept changing while read")
 
-    async def insert_record(self, record: InstanceRecord) -> str | None:
-        """Write a new record (no history yet); its ETag, or None when one exists already."""
+    # Writes --------------------------------------------------------------------------------
+
+    async def _forget_blobs(self, names: list[str]) -> None:
+        """Delete blobs nothing names any more (best effort: left over, they only take space)."""
+        if names:
+            with contextlib.suppress(StorageUnavailable, HttpResponseError):
+                await self.blobs.delete(names)
+
+    async def insert_record(self, record: InstanceRecord) -> StoredInstance | None:
+        """Write a new record (no history yet); None when one exists already."""
+        entity, blobs, written = await record_entity(self.blobs, record, 0, 0)
         with storage_errors("create instance"):
             try:
-                written = await self._client.create_entity(record_entity(record, 0, 0),
-                                                           retry_total=0)
+                answer = await self._client.create_entity(entity, retry_total=0)
             except ResourceExistsError:
+                await self._forget_blobs(written)
                 return None
-        return str(written["etag"])
+        return StoredInstance(record, str(answer["etag"]), 0, 0, blobs)
 
-    async def replace_record(self, old: StoredInstance, record: InstanceRecord) -> str | None:
+    async def replace_record(self, old: StoredInstance, record: InstanceRecord
+                             ) -> StoredInstance | None:
         """Replace ``old`` (if unchanged since read) with ``record`` and an empty history
-        in a new generation; the new ETag, or None when ``old`` changed meanwhile."""
-        entity = record_entity(record, old.generation + 1, 0)
+        in a new generation; None when ``old`` changed meanwhile."""
+        generation = old.generation + 1
+        entity, blobs, written = await record_entity(self.blobs, record, generation, 0)
         with storage_errors("replace instance"):
             try:
-                written = await self._client.update_entity(
+                answer = await self._client.update_entity(
                     entity, mode=UpdateMode.REPLACE, etag=old.etag,
                     match_condition=MatchConditions.IfNotModified, retry_total=0)
             except HttpResponseError as err:
                 if err.status_code in _CONFLICTS:
+                    await self._forget_blobs(written)
                     return None
                 raise
-        return str(written["etag"])
+        await self._forget_blobs(list(old.blobs.values()))
+        return StoredInstance(record, str(answer["etag"]), generation, 0, blobs)
 
-    async def delete_record(self, instance_id: str, etag: str) -> None:
-        """Delete the record if it still has ``etag`` (undoing a create that failed later)."""
+    async def delete_record(self, stored: StoredInstance) -> None:
+        """Delete the record if it is still ``stored`` (undoing a create that failed later)."""
         with storage_errors("undo create"):
             try:
                 await self._client.delete_entity(
-                    partition_key(instance_id), RECORD_ROW, etag=etag,
+                    partition_key(stored.record.instance_id), RECORD_ROW, etag=stored.etag,
                     match_condition=MatchConditions.IfNotModified)
             except HttpResponseError as err:
                 if err.status_code not in _CONFLICTS:
                     raise
+                return
+        await self._forget_blobs(list(stored.blobs.values()))
 
-    def plan_commit(self, old: StoredInstance | None, record: InstanceRecord,
-                    new_history: list[HistoryEvent], replace_history: bool) -> CommitPlan:
-        """The transaction that appends (or replaces) history and saves ``record``.
-
-        Raises ``PayloadTooLarge`` when the episode does not fit one transaction; planning
-        first lets the caller find out before it sends anything.
-        """
+    async def prepare_commit(self, old: StoredInstance | None, record: InstanceRecord,
+                             new_history: list[HistoryEvent], replace_history: bool
+                             ) -> CommitPlan:
+        """The transaction that appends (or replaces) history and saves ``record``, with
+        the blobs it names already written. It always fits one transaction: one history
+        row (under 1 MiB) and the record, whose big texts are in blobs."""
         key = partition_key(record.instance_id)
         generation = old.generation if old is not None else 0
-        first_seq = old.history_rows if old is not None else 0
+        seq = old.history_rows if old is not None else 0
         if replace_history and old is not None:
-            generation, first_seq = generation + 1, 0
-        rows = history_entities(key, generation, first_seq, new_history) if new_history else []
-        entity = record_entity(record, generation, first_seq + len(rows))
-        operations: list[tuple[Any, ...]] = [("upsert", row, _REPLACE) for row in rows]
+            generation, seq = generation + 1, 0
+        (entity, blobs, written), history_row = await asyncio.gather(
+            record_entity(self.blobs, record, generation, seq + bool(new_history),
+                                None if replace_history else old),
+            history_entity(self.blobs, record.instance_id, key, generation, seq, new_history)
+            if new_history else _nothing())
+        operations: list[tuple[Any, ...]] = []
+        if history_row is not None:
+            row, blob = history_row
+            operations.append(("upsert", row, _REPLACE))
+            if blob is not None:
+                written.append(blob)
         if old is None:
             operations.append(("create", entity))
         else:
             operations.append(("update", entity, {
                 **_REPLACE, "etag": old.etag, "match_condition": MatchConditions.IfNotModified}))
-        size = sum(_entity_chars(row) for row in rows) + _entity_chars(entity)
-        if len(operations) > MAX_TRANSACTION_OPS or size > MAX_TRANSACTION_CHARS:
-            raise PayloadTooLarge(
-                f"episode of {size} characters for {record.instance_id!r} exceeds one "
-                "table transaction")
+        kept = set(blobs.values())
+        replaced = [] if old is None else [n for n in old.blobs.values() if n not in kept]
         return CommitPlan(record.instance_id, operations, record, generation,
-                          first_seq + len(rows))
+                          seq + bool(new_history), blobs, written, replaced)
 
     async def submit(self, plan: CommitPlan) -> StoredInstance:
         """Run a planned commit and return the record as now stored (with its new ETag).
@@ -300,21 +239,25 @@ class InstanceTable(StorageTable):
                 results = await self._client.submit_transaction(plan.operations, retry_total=0)
             except HttpResponseError as err:
                 if err.status_code in _CONFLICTS:
+                    await self._forget_blobs(plan.written)
                     raise LockLost(plan.instance_id) from err
                 raise
+        await self._forget_blobs(plan.replaced)
         # The record is the transaction's last operation.
         return StoredInstance(plan.record, str(results[-1]["etag"]), plan.generation,
-                              plan.history_rows)
+                              plan.history_rows, plan.blobs)
 
     async def delete_old_generations(self, instance_id: str, generation: int) -> None:
-        """Delete history rows of generations before ``generation`` (best effort)."""
+        """Delete history rows (and their blobs) of generations before ``generation``
+        (best effort)."""
         key = partition_key(instance_id)
         with storage_errors("delete old history"):
             rows = [row async for row in self._client.query_entities(
                 "PartitionKey eq @key and RowKey ge @low and RowKey lt @high",
-                parameters={"key": key, "low": _HISTORY, "high": _history_key(generation, 0)},
-                select=["PartitionKey", "RowKey"])]
+                parameters={"key": key, "low": HISTORY_PREFIX, "high": history_key(generation, 0)},
+                select=["PartitionKey", "RowKey", "Blob"])]
         await self._delete_rows(rows)
+        await self._forget_blobs([str(row["Blob"]) for row in rows if row.get("Blob")])
 
     async def _delete_rows(self, rows: list[Any]) -> None:
         for start in range(0, len(rows), MAX_TRANSACTION_OPS):
@@ -336,8 +279,12 @@ class InstanceTable(StorageTable):
         key = _readable_key(instance_id)
         if key is None:
             return False
-        existed = await self.read_record(instance_id) is not None
         with storage_errors("purge instance"):
+            try:
+                await self._client.get_entity(key, RECORD_ROW, select=["RowKey"])
+                existed = True
+            except ResourceNotFoundError:
+                existed = False
             # The record goes first: without it the remaining rows are invisible, so a purge
             # interrupted half-way never shows a truncated history.
             await self._client.delete_entity(key, RECORD_ROW)
@@ -345,7 +292,15 @@ class InstanceTable(StorageTable):
                 "PartitionKey eq @key", parameters={"key": key},
                 select=["PartitionKey", "RowKey"])]
         await self._delete_rows(rows)
+        await self.blobs.delete_instance(instance_id)
         return existed
+
+    async def _query_row(self, row: Any) -> InstanceRecord | None:
+        try:
+            return (await stored_instance(self.blobs, row)).record
+        except BlobGone:  # changed since the query read it: read it again
+            stored = await self.read_record(row["InstanceId"])
+            return None if stored is None else stored.record
 
     async def query(self, query: InstanceQuery) -> list[InstanceRecord]:
         """Records matching ``query``, oldest first."""
@@ -370,8 +325,11 @@ class InstanceTable(StorageTable):
             parameters["created_to"] = created_to.astimezone(timezone.utc)
             clauses.append("CreatedAt le @created_to")
         with storage_errors("query instances"):
-            found = [stored_instance(row).record async for row in self._client.query_entities(
+            rows = [row async for row in self._client.query_entities(
                 " and ".join(clauses), parameters=parameters)]
+        found = [record for record in await asyncio.gather(*(self._query_row(row)
+                                                            for row in rows))
+                 if record is not None]
         # Azurite compares Edm.DateTime filters to the millisecond only, so the server's
         # answer may hold rows up to 1 ms outside the range: check again exactly.
         exact = [record for record in found if query.matches(record)]
