@@ -17,7 +17,9 @@ from devhost.clock import wait_at_most
 from devhost.engine.protocol import (
     HistoryEvent,
     event_raised,
+    execution_resumed,
     execution_started,
+    execution_suspended,
     execution_terminated,
 )
 from devhost.engine.refusals import missing_function
@@ -166,6 +168,31 @@ class DurableClient:
         await self.live_instance(instance_id)
         await self.hub.send([Message(instance_id,
                                      execution_terminated(reason, self.hub.clock.now()))])
+
+    async def suspend(self, instance_id: str, reason: str | None) -> None:
+        """Queue the suspension of a live instance: it runs no episode until resumed."""
+        await self.live_instance(instance_id)
+        await self.hub.send([Message(instance_id,
+                                     execution_suspended(reason, self.hub.clock.now()))])
+
+    async def resume(self, instance_id: str, reason: str | None) -> None:
+        """Queue the resumption of a suspended instance (a running one ignores it)."""
+        await self.live_instance(instance_id)
+        await self.hub.send([Message(instance_id,
+                                     execution_resumed(reason, self.hub.clock.now()))])
+
+    async def restart(self, instance_id: str, new_instance_id: bool = True) -> str:
+        """Start the instance's orchestrator again with its original input, under a new id
+        or its own (``DurableClient.RestartAsync``); return the id it runs under.
+
+        Raises ``InstanceNotFound``, or ``InstanceExists`` to restart a live instance under
+        its own id.
+        """
+        record = await self.hub.get_instance(instance_id)
+        if record is None:
+            raise InstanceNotFound(instance_id)
+        return await self.start_new(record.name, None if new_instance_id else instance_id,
+                                    record.input)
 
     async def get_instance(self, instance_id: str) -> InstanceRecord | None:
         """The instance's record, or None."""

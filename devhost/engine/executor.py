@@ -6,7 +6,6 @@ messages and the time, and returns what to write and send. Storage never decides
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Collection, Mapping
 from dataclasses import replace
@@ -18,26 +17,26 @@ from devhost.engine.actions import NO_CONTINUE, Schedulable, UnsupportedAction, 
 from devhost.engine.determinism import non_determinism
 from devhost.engine.history_view import HistoryView
 from devhost.engine.protocol import (
+    HELD,
     ActionType,
     EventType,
     HistoryEvent,
     ParentInstanceRef,
     as_played,
-    execution_completed,
     execution_started,
     orchestration_context,
     orchestrator_completed,
     orchestrator_started,
-    sub_orchestration_completed,
     sub_orchestration_created,
-    sub_orchestration_failed,
     task_scheduled,
     timer_created,
     timer_fired,
     to_json_text,
 )
+from devhost.engine.recording import Recorder
 from devhost.engine.refusals import refuse_action, refuse_custom_status
 from devhost.engine.sdk_call import OrchestratorAnswer, call_orchestrator
+from devhost.engine.suspension import CONTROL_EVENTS, held_copy, segments, visible_to_sdk
 from devhost.engine.versioning import (
     NO_VERSIONING,
     VERSION_MISMATCH,
@@ -53,7 +52,6 @@ from devhost.taskhub.base import (
     OrchestrationWorkItem,
     ParentRef,
     RuntimeStatus,
-    new_message_id,
 )
 
 log = logging.getLogger(__name__)
@@ -62,7 +60,7 @@ log = logging.getLogger(__name__)
 Orchestrators = Mapping[str, OrchestratorFunction]
 
 
-class Episodes:
+class Episodes(Recorder):
     """Runs the episodes of one work item and gathers their commit."""
 
     def __init__(self, item: OrchestrationWorkItem, orchestrators: Orchestrators,
@@ -124,12 +122,49 @@ class Episodes:
         assert self.commit.record is not None
         if self.versions.refuses(self.commit.record.version):
             return self._refuse_version(fresh)
-        for batch in self._batches(fresh):
-            self._episode(batch)
-            assert self.commit.record is not None
-            if self.commit.record.runtime_status != RuntimeStatus.RUNNING:
+        for events in segments(fresh):
+            record = self.commit.record
+            assert record is not None
+            if events[0]["EventType"] in CONTROL_EVENTS:
+                self._suspend_or_resume(events[0])
+            elif record.runtime_status == RuntimeStatus.SUSPENDED:
+                self._bookkeeping([held_copy(event) for event in events])
+            else:
+                self._deliver(events)
+            if not self._may_go_on():
                 break
         return self.commit
+
+    def _may_go_on(self) -> bool:
+        """Whether later events still apply to this execution (it neither ended nor
+        continued as new)."""
+        assert self.commit.record is not None
+        status = self.commit.record.runtime_status
+        return not status.has_ended and status != RuntimeStatus.CONTINUED_AS_NEW
+
+    def _deliver(self, events: list[HistoryEvent]) -> None:
+        """Run the episodes for ``events``, as far as the execution goes on."""
+        for batch in self._batches(events):
+            self._episode(batch)
+            if not self._may_go_on():
+                return
+
+    def _suspend_or_resume(self, control: HistoryEvent) -> None:
+        """Suspend a running instance, or resume a suspended one and deliver what it held."""
+        record = self.commit.record
+        assert record is not None
+        suspending = control["EventType"] == EventType.EXECUTION_SUSPENDED
+        self._bookkeeping([control])
+        if suspending and record.runtime_status == RuntimeStatus.RUNNING:
+            self.commit.record = replace(record, runtime_status=RuntimeStatus.SUSPENDED,
+                                         updated_at=self.now)
+        elif not suspending and record.runtime_status == RuntimeStatus.SUSPENDED:
+            self.commit.record = replace(record, runtime_status=RuntimeStatus.RUNNING,
+                                         updated_at=self.now)
+            held = [{key: value for key, value in event.items() if key != HELD}
+                    for event in self.view.held.values()]
+            if held:
+                self._deliver(held)  # type: ignore[arg-type]
 
     def _refuse_version(self, fresh: list[HistoryEvent]) -> Commit:
         """An instance whose version this host may not run: its work waits (Reject), or it
@@ -223,15 +258,10 @@ class Episodes:
 
     # One episode ---------------------------------------------------------------------------
 
-    def _record(self, item: HistoryEvent) -> None:
-        self.history.append(item)
-        self.commit.new_history.append(item)
-        self.view.add(item)
-
     def _episode(self, batch: list[HistoryEvent]) -> None:
         record = self.commit.record
         assert record is not None
-        past = as_played(self.history)
+        past = as_played(visible_to_sdk(self.history))
         opened = orchestrator_started(self.now)
         episode = [opened, *batch]
         orchestrator = self.orchestrators.get(record.name)
@@ -377,62 +407,6 @@ class Episodes:
         fired["ExecutionId"] = record.execution_id
         self.commit.outbound.append(Message(record.instance_id, fired, visible_at=fire_at))
 
-    # Endings -------------------------------------------------------------------------------
-
-    def _finish(self, failed: bool, output: Any) -> None:
-        record = self.commit.record
-        assert record is not None
-        output_text = to_json_text(output)
-        status = RuntimeStatus.FAILED if failed else RuntimeStatus.COMPLETED
-        self.commit.record = replace(record, runtime_status=status, output=output_text,
-                                     updated_at=self.now)
-        self._record(execution_completed(output_text, failed, self.now))
-        if record.parent is not None:
-            parent = record.parent
-            event = (sub_orchestration_failed(parent.task_id, str(output), None, self.now)
-                     if failed else
-                     sub_orchestration_completed(parent.task_id, output_text, self.now))
-            self._tell_parent(parent, event)
-
-    def _tell_parent(self, parent: ParentRef, event: HistoryEvent) -> None:
-        """Send a child's outcome to the parent execution that started it."""
-        if parent.execution_id:
-            event = {**event, "ExecutionId": parent.execution_id}
-        self.commit.outbound.append(Message(parent.instance_id, event))
-
-    def _continue_as_new(self, input_text: str | None) -> None:
-        """End this execution and queue the start of the next with ``input_text``."""
-        record = self.commit.record
-        assert record is not None
-        self.commit.replace_history = True
-        self.commit.new_history = []
-        # A fresh execution id: what the old execution still has in flight (timers,
-        # activities) is stale when it arrives.
-        self.commit.record = replace(record, runtime_status=RuntimeStatus.CONTINUED_AS_NEW,
-                                     input=input_text, output=None, updated_at=self.now,
-                                     execution_id=new_message_id())
-        parent: ParentInstanceRef | None = (
-            {"InstanceId": record.parent.instance_id, "TaskScheduledId": record.parent.task_id,
-             "ExecutionId": record.parent.execution_id} if record.parent else None)
-        self.commit.outbound.append(Message(record.instance_id, execution_started(
-            record.name, record.instance_id, input_text, self.now, parent=parent,
-            version=record.version)))
-
-    def _terminate(self, terminate: HistoryEvent, starts: list[HistoryEvent]) -> None:
-        record = self.commit.record
-        assert record is not None
-        reason_text = terminate.get("Input")
-        reason = json.loads(reason_text) if reason_text else None
-        self._record(orchestrator_started(self.now))
-        for start in starts:
-            self._record(start)
-        self._record(terminate)
-        self._record(orchestrator_completed(self.now))
-        self.commit.record = replace(record, runtime_status=RuntimeStatus.TERMINATED,
-                                     output=to_json_text(reason), updated_at=self.now)
-        if record.parent is not None:
-            self._tell_parent(record.parent, sub_orchestration_failed(
-                record.parent.task_id, f"terminated: {reason}", None, self.now))
 
 
 def _completion_key(event: HistoryEvent) -> tuple[int, int] | None:

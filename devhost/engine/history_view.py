@@ -35,11 +35,22 @@ class HistoryView:
         self.scheduled: dict[int, HistoryEvent] = {}
         self.finished: set[int] = set()
         self.message_ids: set[str] = set()
+        # Events held while suspended and not delivered yet, by message id, in order.
+        self.held: dict[str, HistoryEvent] = {}
         for item in history:
             self.add(item)
 
     def add(self, item: HistoryEvent) -> None:
         """Take one more recorded event into account."""
+        message_id = item.get("MessageId")
+        if item.get("Held"):
+            # Recorded while suspended: applied only when delivered again on resume.
+            if message_id:
+                self.message_ids.add(message_id)
+                self.held[message_id] = item
+            return
+        if message_id:
+            self.held.pop(message_id, None)
         kind = item["EventType"]
         if kind in SCHEDULING_EVENTS:
             task_id = item["EventId"]
@@ -51,7 +62,6 @@ class HistoryView:
             self.finished.add(completed_task(item))
         elif kind == EventType.EXECUTION_STARTED:
             self.started = True
-        message_id = item.get("MessageId")
         if message_id:
             self.message_ids.add(message_id)
 
@@ -72,7 +82,8 @@ class HistoryView:
             scheduled = self.scheduled.get(task_id)
             return (scheduled is not None and task_id not in self.finished
                     and scheduled["EventType"] == COMPLETES[EventType(kind)])
-        return kind in (EventType.EVENT_RAISED, EventType.EXECUTION_TERMINATED)
+        return kind in (EventType.EVENT_RAISED, EventType.EXECUTION_TERMINATED,
+                        EventType.EXECUTION_SUSPENDED, EventType.EXECUTION_RESUMED)
 
     def is_retry_step(self, item: HistoryEvent) -> bool:
         """Whether the SDK will hand out a task id when it replays this event.

@@ -96,7 +96,7 @@ class HistoryEvent(_EventBase, total=False):
     Version: str
     Input: str | None
     Result: str | None
-    Reason: str
+    Reason: str | None
     Details: str | None
     TaskScheduledId: int
     TimerId: int
@@ -110,6 +110,7 @@ class HistoryEvent(_EventBase, total=False):
     RetryFor: int
     Attempt: int
     ExecutionId: str | None
+    Held: bool
 
 
 # The engine's keys on the events it records:
@@ -118,6 +119,7 @@ RETRY_POLICY: Final = "RetryPolicy"  # on the first attempt of a retried call
 RETRY_OF: Final = "RetryOf"  # on a later attempt: the task id of the first attempt
 RETRY_FOR: Final = "RetryFor"  # on a retry timer: the task id of the attempt that failed
 ATTEMPT: Final = "Attempt"  # which attempt an event belongs to, from 1
+HELD: Final = "Held"  # recorded while the instance was suspended; delivered on resume
 # On messages that answer an execution's work (timers, activity and child results): the
 # execution that asked, so a later execution reusing the task id never takes the answer.
 EXECUTION_ID: Final = "ExecutionId"
@@ -182,6 +184,16 @@ def execution_started(name: str, instance_id: str, input_text: str | None, at: d
     return event(EventType.EXECUTION_STARTED, at, Name=name, Version=version, Input=input_text,
                  OrchestrationInstance={"InstanceId": instance_id, "ExecutionId": ""},
                  ParentInstance=parent)
+
+
+def execution_suspended(reason: str | None, at: datetime) -> HistoryEvent:
+    """An operator suspended the instance."""
+    return event(EventType.EXECUTION_SUSPENDED, at, Reason=reason)
+
+
+def execution_resumed(reason: str | None, at: datetime) -> HistoryEvent:
+    """An operator resumed the suspended instance."""
+    return event(EventType.EXECUTION_RESUMED, at, Reason=reason)
 
 
 def execution_terminated(reason: str | None, at: datetime) -> HistoryEvent:

@@ -68,7 +68,7 @@ log = logging.getLogger(__name__)
 
 CONTINUATION_HEADER = "x-ms-continuation-token"
 # Operations Azure has that this host does not implement yet: answered 501, not 404.
-_UNSUPPORTED_OPERATIONS = frozenset({"rewind", "restart", "suspend", "resume"})
+_UNSUPPORTED_OPERATIONS = frozenset({"rewind"})
 _URL_KEYS = ("id", "statusQueryGetUri", "sendEventPostUri", "terminatePostUri",
              "purgeHistoryDeleteUri", "restartPostUri", "suspendPostUri", "resumePostUri")
 
@@ -242,11 +242,31 @@ class ManagementApi:
         operation = values["operation"].lower()
         if operation in _UNSUPPORTED_OPERATIONS:
             return error(501, f"'{operation}' is not supported by the local host")
-        if operation != "terminate":
+        query = params.query_values(request.query)
+        instance_id = values["instanceId"]
+        if operation == "restart":
+            return await self._restart(request, instance_id, query, via_rpc)
+        act = {"terminate": self._client.terminate, "suspend": self._client.suspend,
+               "resume": self._client.resume}.get(operation)
+        if act is None:
             return empty(404)
-        reason = params.query_values(request.query).get("reason")
-        await self._client.terminate(values["instanceId"], reason)
+        await act(instance_id, query.get("reason"))
         return web.Response(status=202)
+
+    async def _restart(self, request: web.Request, instance_id: str,
+                       query: Mapping[str, str], via_rpc: bool) -> web.Response:
+        """Start the instance again (``restartWithNewInstanceId``, true unless "false"):
+        202 with the new instance's URLs, as a start answers (HandleRestartInstanceRequestAsync)."""
+        new_id = params.flag(query, "restartWithNewInstanceId", True)
+        try:
+            restarted = await self._client.restart(instance_id, new_id)
+        except InstanceNotFound as missing:
+            return error(400, "InstanceId does not match a valid orchestration instance.",
+                         f"An orchestrastion with the instanceId {missing} was not found.",
+                         "System.ArgumentException")
+        except InstanceExists:
+            return await self._already_exists(instance_id)
+        return self._accepted(restarted)
 
     def _status_response(self, request: web.Request, record: InstanceRecord,
                          show_input: bool, history: list[dict[str, object]] | None,

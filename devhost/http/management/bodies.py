@@ -153,8 +153,8 @@ def history_json(events: list[HistoryEvent], show_output: bool,
     scheduled: dict[tuple[int, int], tuple[int, HistoryEvent]] = {}
     for event in events:
         kind = event["EventType"]
-        if kind in _EPISODE_MARKERS:
-            continue
+        if kind in _EPISODE_MARKERS or event.get("Held"):
+            continue  # a held event shows where it was delivered, after the resume
         at = net_time(event["Timestamp"])
         fields: Mapping[str, Any] = event
         if kind == EventType.EXECUTION_FAILED:

@@ -1,15 +1,20 @@
 """Fixtures: the sample app indexed once, and a runtime over a memory hub on a virtual clock."""
 
+import uuid
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import pytest
 
 from devhost.app.loader import import_state_kept
-from devhost.clock import VirtualClock
+from devhost.clock import SystemClock, VirtualClock
 from devhost.engine.runtime import DurableRuntime
+from devhost.local.azurite import AzuriteProcess
+from devhost.taskhub.azure.hub import AzureStorageTaskHub
+from devhost.taskhub.base import TaskHub
 from devhost.taskhub.memory import MemoryTaskHub
 from tests.support import SAMPLES_DIR
+from tests.support.backends import FAST_POLL
 from tests.support.engine import (
     Crank,
     import_under_unique_name,
@@ -76,3 +81,19 @@ def crank(hub: MemoryTaskHub, samples: Any) -> Iterator[Crank]:
 def unique(request: pytest.FixtureRequest) -> str:
     """An id prefix unique to the test (keys of the flaky activity, instance ids)."""
     return request.node.name.replace("[", "-").replace("]", "")
+
+
+@pytest.fixture(params=["memory", pytest.param("azurite", marks=pytest.mark.azurite)])
+async def either(request: pytest.FixtureRequest, samples: Any) -> AsyncIterator[DurableRuntime]:
+    """A started runtime for the sample app on the memory hub, then on Azurite."""
+    hub: TaskHub
+    if request.param == "memory":
+        hub = MemoryTaskHub(VirtualClock())
+    else:
+        azurite: AzuriteProcess = request.getfixturevalue("azurite")
+        hub = AzureStorageTaskHub(azurite.connection_string, f"checks{uuid.uuid4().hex[:12]}",
+                                  SystemClock(), visibility_timeout=5.0, **FAST_POLL)
+    runtime = DurableRuntime(hub, samples.orchestrators, samples.activities)
+    await runtime.start()
+    yield runtime
+    await runtime.stop()

@@ -8,13 +8,11 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import AsyncIterator
 from datetime import timedelta
 from typing import Any
 
 import pytest
 
-from devhost.clock import SystemClock, VirtualClock
 from devhost.engine.protocol import (
     LONG_RUNNING_TIMER_INTERVAL,
     MAXIMUM_SHORT_TIMER_DURATION,
@@ -22,13 +20,8 @@ from devhost.engine.protocol import (
     orchestration_context,
     parse_iso,
 )
-from devhost.engine.runtime import DurableRuntime
 from devhost.errors import InvalidInstanceId, UnknownOrchestrator
-from devhost.local.azurite import AzuriteProcess
-from devhost.taskhub.azure.hub import AzureStorageTaskHub
-from devhost.taskhub.base import InstanceRecord, RuntimeStatus, TaskHub
-from devhost.taskhub.memory import MemoryTaskHub
-from tests.support.backends import FAST_POLL
+from devhost.taskhub.base import InstanceRecord, RuntimeStatus
 from tests.support.engine import history_has, of_kind
 
 E = EventType
@@ -39,22 +32,6 @@ SAME_ID = ("Orchestrator function 'child_id' failed: The instance ID of a sub-or
 def output(record: InstanceRecord) -> Any:
     """The instance's output as a value."""
     return json.loads(record.output or "null")
-
-
-@pytest.fixture(params=["memory", pytest.param("azurite", marks=pytest.mark.azurite)])
-async def either(request: pytest.FixtureRequest, samples: Any) -> AsyncIterator[DurableRuntime]:
-    """A started runtime for the sample app on the memory hub, then on Azurite."""
-    hub: TaskHub
-    if request.param == "memory":
-        hub = MemoryTaskHub(VirtualClock())
-    else:
-        azurite: AzuriteProcess = request.getfixturevalue("azurite")
-        hub = AzureStorageTaskHub(azurite.connection_string, f"checks{uuid.uuid4().hex[:12]}",
-                                  SystemClock(), visibility_timeout=5.0, **FAST_POLL)
-    runtime = DurableRuntime(hub, samples.orchestrators, samples.activities)
-    await runtime.start()
-    yield runtime
-    await runtime.stop()
 
 
 async def test_a_missing_sub_orchestrator_fails_the_orchestration(either):

@@ -560,13 +560,17 @@ class TestCheckStatusUrls:
         assert (await call("GET", url))[0] == 401
         assert (await call("GET", url, params={"code": keys.system_key}))[0] == 404
 
-    async def test_unsupported_operations_are_501(self, frame: Frame) -> None:
-        """Rewind/suspend/resume/restart and entities answer 501, not a misleading 404."""
-        front_end, client, _, _ = frame
-        instance_id = await client.start_new("Hello", None, None)
+    async def test_the_operation_urls_reach_their_handlers(self, frame: Frame) -> None:
+        """The suspend, resume and restart URLs a check-status response hands out work (202);
+        rewind, not implemented yet, answers 501 rather than a misleading 404."""
+        front_end, client, served, _ = frame
+        instance_id = await client.start_new("AwaitApproval", None, None)
+        await served.client.wait_for(instance_id, running)
         urls = links(front_end, client, instance_id)
         for name in ("suspendPostUri", "resumePostUri", "restartPostUri"):
-            assert (await call("POST", urls[name].replace("{text}", "x")))[0] == 501, name
+            assert (await call("POST", urls[name].replace("{text}", "x")))[0] == 202, name
+        rewind = urls["suspendPostUri"].replace("/suspend?", "/rewind?").replace("{text}", "x")
+        assert (await call("POST", rewind))[0] == 501
 
 
 class TestServiceFailures:
@@ -877,3 +881,59 @@ class TestNetTimestamps:
             {"EventType": "TimerFired", "FireAt": "2024-05-01T12:00:01.250001Z",
              "Timestamp": "2024-05-01T12:00:01.250001Z"},
         ]
+
+
+class TestSuspendResumeRestart:
+    """suspend, resume and restart through the SDK client (HttpApiHandler's routes)."""
+
+    async def test_a_suspended_instance_holds_its_events_until_resumed(self, frame: Frame):
+        """A suspended instance shows Suspended and runs nothing; the event raised meanwhile
+        waits, and on resume the instance completes with it."""
+        _, client, served, _ = frame
+        instance_id = await client.start_new("AwaitApproval", None, None)
+        await served.client.wait_for(instance_id, running)
+        await client.suspend(instance_id, "kitchen on fire")
+        await served.client.wait_for(
+            instance_id, lambda r: r.runtime_status == RuntimeStatus.SUSPENDED)
+        status = await client.get_status(instance_id)
+        assert status.runtime_status == OrchestrationRuntimeStatus.Suspended
+        await client.raise_event(instance_id, "Approval", "held")
+        with pytest.raises(TimeoutError):
+            await served.client.wait_for(instance_id, timeout=1.0)
+        held = await served.client.get_instance(instance_id)
+        assert held is not None and held.runtime_status == RuntimeStatus.SUSPENDED
+        await client.resume(instance_id, "fire out")
+        record = await served.client.wait_for(instance_id)
+        assert record.runtime_status == RuntimeStatus.COMPLETED
+        assert json.loads(record.output or "null") == json.dumps("held")
+        kinds = [e["EventType"] for e in await served.client.get_history(instance_id)
+                 if not e.get("Held")]
+        suspended = kinds.index(EventType.EXECUTION_SUSPENDED)
+        assert kinds.index(EventType.EXECUTION_RESUMED) < kinds.index(EventType.EVENT_RAISED)
+        assert suspended < kinds.index(EventType.EXECUTION_RESUMED)
+
+    async def test_suspend_of_an_ended_instance_is_gone(self, frame: Frame):
+        """Suspend and resume of an ended instance answer 410, of an unknown one 404."""
+        front_end, client, served, keys = frame
+        instance_id = await client.start_new("Hello", None, None)
+        await served.client.wait_for(instance_id)
+        base = f"{front_end.base_url}/runtime/webhooks/durabletask/instances"
+        for operation in ("suspend", "resume"):
+            ended = await call("POST", f"{base}/{instance_id}/{operation}?code={keys.system_key}")
+            unknown = await call("POST", f"{base}/nope/{operation}?code={keys.system_key}")
+            assert (ended[0], unknown[0]) == (410, 404)
+
+    async def test_restart_runs_the_input_again_under_a_new_or_the_same_id(self, frame: Frame):
+        """restart starts the orchestrator again with the original input: under a new id by
+        default, under its own id when asked (DurableClient.RestartAsync)."""
+        _, client, served, _ = frame
+        first = await client.start_new("Echo", None, {"dish": "pizza"})
+        done = await served.client.wait_for(first)
+        # The SDK hands back the 202's body (the new instance's URLs), as against Azure.
+        again = (await client.restart(first))["id"]
+        assert again != first
+        repeated = await served.client.wait_for(again)
+        assert repeated.output == done.output and repeated.input == done.input
+        same = await client.restart(first, restart_with_new_instance_id=False)
+        assert same["id"] == first
+        assert (await served.client.wait_for(first)).output == done.output
