@@ -21,15 +21,6 @@ class InstanceEnded(HostError):
     """The instance completed, failed or was terminated: it takes no more events."""
 
 
-class InstanceNotEnded(HostError):
-    """The instance is still live, so it cannot be purged; ``status`` says what it is."""
-
-    def __init__(self, instance_id: str, status: str) -> None:
-        super().__init__(instance_id, status)
-        self.instance_id = instance_id
-        self.status = status
-
-
 class InvalidInstanceId(HostError, ValueError):
     """An instance id Azure's durable client refuses; ``str()`` is Azure's message."""
 

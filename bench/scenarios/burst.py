@@ -15,7 +15,6 @@ holding a slot but no thread), so the figure shows whether the waits themselves 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import os
 import statistics
 import time
@@ -25,7 +24,13 @@ from bench.context import Run
 from bench.durable import ORDER_APP_DIR, REPLAY_PROCESSES, RUN_TIMEOUT_SECONDS, CommitWatch
 from bench.emulator import emulator_process
 from bench.figures import AZURITE, Figure
-from bench.scenarios.orders import FUNCTION_KEY, ClientProcess, app_environment, stage_of
+from bench.scenarios.orders import (
+    FUNCTION_KEY,
+    ClientProcess,
+    app_environment,
+    following,
+    stage_of,
+)
 from devhost.app.loader import import_state_kept
 from devhost.app.settings import HostSettings
 from devhost.host import LocalHost
@@ -96,18 +101,12 @@ async def _seconds_on_host(run: Run, backend: str, count: int) -> float:
     try:
         client = await ClientProcess.start(host.base_url, FUNCTION_KEY)
         arrivals = Arrivals()
-        following = asyncio.create_task(_follow(client, arrivals))
-        try:
+        async with following(client, _follow(client, arrivals)):
             CommitWatch(hubs[0]).listeners.append(arrivals.committed)
             await _batch(client, arrivals, WARM_UP_ORDERS, "warm")
             # The activity reads its delay when it runs, from this process's environment.
             os.environ["BACKEND_ACTION_DELAY_SECONDS"] = str(run.sizes.burst_delay)
             return await _batch(client, arrivals, count, f"b{count}")
-        finally:
-            await client.stop()
-            following.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await following
     finally:
         await host.stop()
 

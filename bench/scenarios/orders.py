@@ -25,7 +25,7 @@ import sys
 import time
 import uuid
 from collections import Counter
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Coroutine, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -101,6 +101,21 @@ class Batch:
         self.errors.append(error)
         self.all_placed.set()
         self.done.set()
+
+
+@contextlib.asynccontextmanager
+async def following(client: ClientProcess, answers: Coroutine[Any, Any, None]
+                    ) -> AsyncIterator[None]:
+    """Read the client process's answers with ``answers`` meanwhile; afterwards stop the
+    client, then the reader."""
+    reader = asyncio.create_task(answers)
+    try:
+        yield
+    finally:
+        await client.stop()
+        reader.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await reader
 
 
 class ClientProcess:
@@ -237,8 +252,7 @@ async def _batch_on_host(run: Run, backend: str, count: int
     try:
         client = await ClientProcess.start(host.base_url, FUNCTION_KEY)
         driver = OrderDriver(client)
-        following = asyncio.create_task(driver.follow_answers())
-        try:
+        async with following(client, driver.follow_answers()):
             CommitWatch(hubs[0]).listeners.append(driver.committed)
             await driver.run(WARM_UP_ORDERS, "warm")
             counter = run.backends.calls
@@ -246,11 +260,6 @@ async def _batch_on_host(run: Run, backend: str, count: int
                 before = counter.snapshot()
                 batch, seconds = await driver.run(count, f"o{count}")
                 made = counter.since(before)
-        finally:
-            await client.stop()
-            following.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await following
     finally:
         await host.stop()
     return batch, seconds, made

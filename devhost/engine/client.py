@@ -1,8 +1,8 @@
 """The durable client: start, signal, inspect, end and forget orchestration instances.
 
 What the management API, the CLI and tests call, and the one place that decides whether an
-instance is live (``InstanceNotFound``, ``InstanceEnded``, ``InstanceNotEnded``): callers
-map those errors to answers instead of reading the record themselves first.
+instance is live (``InstanceNotFound``, ``InstanceEnded``): callers map those errors to
+answers instead of reading the record themselves first.
 """
 
 from __future__ import annotations
@@ -25,7 +25,6 @@ from devhost.engine.protocol import (
 from devhost.engine.refusals import missing_function
 from devhost.errors import (
     InstanceEnded,
-    InstanceNotEnded,
     InstanceNotFound,
     InvalidInstanceId,
     StorageUnavailable,
@@ -157,29 +156,28 @@ class DurableClient:
         the data: the management API checks the body only then, as Azure's does (a missing
         instance answers 404 before a bad body answers 400).
         """
-        await self.live_instance(instance_id)
-        if check_data is not None:
-            check_data()
-        await self.hub.send([Message(instance_id,
-                                     event_raised(name, data_text, self.hub.clock.now()))])
+        await self._send_to_live(instance_id, event_raised(name, data_text, self.hub.clock.now()),
+                                 check_data)
 
     async def terminate(self, instance_id: str, reason: str | None) -> None:
         """Queue the end of a live instance."""
-        await self.live_instance(instance_id)
-        await self.hub.send([Message(instance_id,
-                                     execution_terminated(reason, self.hub.clock.now()))])
+        await self._send_to_live(instance_id, execution_terminated(reason, self.hub.clock.now()))
 
     async def suspend(self, instance_id: str, reason: str | None) -> None:
         """Queue the suspension of a live instance: it runs no episode until resumed."""
-        await self.live_instance(instance_id)
-        await self.hub.send([Message(instance_id,
-                                     execution_suspended(reason, self.hub.clock.now()))])
+        await self._send_to_live(instance_id, execution_suspended(reason, self.hub.clock.now()))
 
     async def resume(self, instance_id: str, reason: str | None) -> None:
         """Queue the resumption of a suspended instance (a running one ignores it)."""
+        await self._send_to_live(instance_id, execution_resumed(reason, self.hub.clock.now()))
+
+    async def _send_to_live(self, instance_id: str, event: HistoryEvent,
+                            check: Callable[[], None] | None = None) -> None:
+        """Queue ``event`` for a live instance, once ``check`` (if any) passed."""
         await self.live_instance(instance_id)
-        await self.hub.send([Message(instance_id,
-                                     execution_resumed(reason, self.hub.clock.now()))])
+        if check is not None:
+            check()
+        await self.hub.send([Message(instance_id, event)])
 
     async def restart(self, instance_id: str, new_instance_id: bool = True) -> str:
         """Start the instance's orchestrator again with its original input, under a new id
@@ -207,19 +205,6 @@ class DurableClient:
         return await self.hub.query_instances(query or InstanceQuery())
 
     async def purge(self, instance_id: str) -> None:
-        """Delete an ended instance's record and history.
-
-        Raises ``InstanceNotFound``, or ``InstanceNotEnded`` for one still live.
-        """
-        record = await self.hub.get_instance(instance_id)
-        if record is None:
-            raise InstanceNotFound(instance_id)
-        if not record.runtime_status.has_ended:
-            raise InstanceNotEnded(instance_id, record.runtime_status.value)
-        if not await self.hub.purge_instance(instance_id):
-            raise InstanceNotFound(instance_id)
-
-    async def purge_any_status(self, instance_id: str) -> None:
         """Delete an instance's record and history whatever its status, as Azure's purge
         does: a live instance is gone too, and work still under way for it finds no
         instance and is dropped. Raises ``InstanceNotFound``.

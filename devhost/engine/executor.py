@@ -17,7 +17,6 @@ from devhost.engine.actions import NO_CONTINUE, Schedulable, UnsupportedAction, 
 from devhost.engine.determinism import non_determinism
 from devhost.engine.history_view import HistoryView
 from devhost.engine.protocol import (
-    HELD,
     ActionType,
     EventType,
     HistoryEvent,
@@ -36,7 +35,13 @@ from devhost.engine.protocol import (
 from devhost.engine.recording import Recorder
 from devhost.engine.refusals import refuse_action, refuse_custom_status
 from devhost.engine.sdk_call import OrchestratorAnswer, call_orchestrator
-from devhost.engine.suspension import CONTROL_EVENTS, held_copy, segments, visible_to_sdk
+from devhost.engine.suspension import (
+    CONTROL_EVENTS,
+    delivered_copy,
+    held_copy,
+    segments,
+    visible_to_sdk,
+)
 from devhost.engine.versioning import (
     NO_VERSIONING,
     VERSION_MISMATCH,
@@ -161,10 +166,9 @@ class Episodes(Recorder):
         elif not suspending and record.runtime_status == RuntimeStatus.SUSPENDED:
             self.commit.record = replace(record, runtime_status=RuntimeStatus.RUNNING,
                                          updated_at=self.now)
-            held = [{key: value for key, value in event.items() if key != HELD}
-                    for event in self.view.held.values()]
+            held = [delivered_copy(event) for event in self.view.held.values()]
             if held:
-                self._deliver(held)  # type: ignore[arg-type]
+                self._deliver(held)
 
     def _refuse_version(self, fresh: list[HistoryEvent]) -> Commit:
         """An instance whose version this host may not run: its work waits (Reject), or it

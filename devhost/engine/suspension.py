@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from devhost.engine.protocol import HELD, EventType, HistoryEvent
 
-__all__ = ["CONTROL_EVENTS", "held_copy", "segments", "visible_to_sdk"]
+__all__ = ["CONTROL_EVENTS", "delivered_copy", "held_copy", "segments", "visible_to_sdk"]
 
 CONTROL_EVENTS = frozenset({EventType.EXECUTION_SUSPENDED, EventType.EXECUTION_RESUMED})
 
@@ -31,6 +31,13 @@ def segments(events: list[HistoryEvent]) -> list[list[HistoryEvent]]:
 def held_copy(event: HistoryEvent) -> HistoryEvent:
     """``event`` as recorded while its instance is suspended."""
     return {**event, HELD: True}
+
+
+def delivered_copy(event: HistoryEvent) -> HistoryEvent:
+    """A held ``event`` as recorded again when its instance resumes."""
+    delivered = event.copy()
+    delivered.pop(HELD, None)
+    return delivered
 
 
 def visible_to_sdk(history: list[HistoryEvent]) -> list[HistoryEvent]:

@@ -172,18 +172,18 @@ class Workers:
             except StorageUnavailable as error:
                 await backoff.wait(error)
 
-    def _failing_stand_ins(self, instance_id: str, reason: str | None = None
-                           ) -> Orchestrators | None:
-        """Orchestrators that fail the instance's next episode with ``reason``, or, without
-        one, with the reason an instance that keeps ending its replay worker fails; None
-        for every other instance."""
+    def _failing_stand_ins(self, instance_id: str) -> Orchestrators | None:
+        """For an instance that keeps ending its replay worker, orchestrators that fail its
+        next episode with the reason; None for every other instance."""
         deaths = self._worker_deaths.get(instance_id, 0)
-        if reason is None and deaths < MAX_WORKER_DEATHS:
+        if deaths < MAX_WORKER_DEATHS:
             return None
-        reason = reason or (
+        return self._failing_with(
             f"its episodes ended the orchestrator worker process {deaths} times in a row "
             f"(the host log says how); the instance is failed instead of replayed again")
 
+    def _failing_with(self, reason: str) -> Orchestrators:
+        """Stand-ins for the app's orchestrators that fail the episode with ``reason``."""
         def fail(_context_json: str) -> str:
             raise ReplayedError(reason)
 
@@ -218,6 +218,7 @@ class Workers:
                 await self.hub.complete_orchestration_work(item, commit)
             except PayloadTooLarge as refused:
                 # The hub wrote nothing and the item is still leased: fail the instance.
+                # Its own LockLost or StorageUnavailable is handled as the commit's below.
                 log.error("instance %s failed: %s", item.instance_id, refused)
                 await self._fail_refused(item, str(refused))
                 return
@@ -235,8 +236,7 @@ class Workers:
     async def _fail_refused(self, item: OrchestrationWorkItem, refused: str) -> None:
         """Fail ``item``'s instance because the hub refused to store its state."""
         reason = f"the orchestration's state cannot be stored: {refused}"
-        commit = await self.episodes.run(item, self.hub.clock.now(),
-                                         self._failing_stand_ins(item.instance_id, reason))
+        commit = await self.episodes.run(item, self.hub.clock.now(), self._failing_with(reason))
         try:
             await self.hub.complete_orchestration_work(item, commit or Commit(None))
         except PayloadTooLarge:

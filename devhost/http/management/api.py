@@ -329,7 +329,7 @@ class ManagementApi:
                      via_rpc: bool) -> web.Response:
         """Delete one instance's record and history, whatever its status (Azure's purge
         deletes a running instance too)."""
-        await self._client.purge_any_status(values["instanceId"])
+        await self._client.purge(values["instanceId"])
         return json_response(200, {"instancesDeleted": 1})
 
     async def _purge_by(self, request: web.Request, values: Mapping[str, str],
@@ -354,7 +354,7 @@ class ManagementApi:
         deleted = 0
         for record in records:
             try:
-                await self._client.purge_any_status(record.instance_id)
+                await self._client.purge(record.instance_id)
                 deleted += 1
             except InstanceNotFound:
                 continue  # gone since the query: not this purge's to count
