@@ -12,7 +12,7 @@ PYTEST_ARGS ?=
 # More options for the local host, e.g. HOST_ARGS="--replay-processes 0" (python -m devhost run -h).
 HOST_ARGS ?=
 
-.PHONY: help setup run test lint typecheck unit e2e test-slow bench fcm-emulator clean
+.PHONY: help setup run test lint typecheck unit e2e test-slow test-browser bench fcm-emulator clean
 
 help:  ## List the targets.
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -47,6 +47,9 @@ unit: $(PY_STAMP)  ## Only the fast tests that need no Azurite.
 
 test-slow: setup  ## The long fault and load trials.
 	$(PY) -m pytest -q -m slow --run-slow $(PYTEST_ARGS)
+
+test-browser: setup  ## The pages in headless Chromium (needs Debian's chromium: apt-get install chromium).
+	$(PY) -m pytest -q --run-browser $(PYTEST_ARGS)
 
 bench: setup  ## Benchmarks against the published Durable Functions figures.
 	$(PY) -m bench
