@@ -14,6 +14,11 @@ route                                      verb     answers
 ``instances/{id}/raiseEvent/{event}``      POST     202; 404; 410 ended; 400 not JSON/empty
 ``instances/{id}``                         GET      200 ended, 202 running/pending, 404
 ``instances/{id}/terminate?reason=``       POST     202; 404; 410 ended
+``instances/{id}/suspend|resume?reason=``  POST     202; 404; 410 ended
+``instances/{id}/rewind?reason=``          POST     202 failed; 404; 410 completed or
+                                                    terminated; 500 live (Azure's catch-all)
+``instances/{id}/restart``                 POST     202 + the new instance's URLs; 400
+                                                    unknown id; 500 live under its own id
 ``instances/{id}``                         DELETE   200 ``{"instancesDeleted": 1}`` whatever
                                                     its status; 404
 ``instances/``                             GET      200 + list, 100 a page unless ``top``
@@ -45,6 +50,7 @@ from devhost.errors import (
     InstanceExists,
     InstanceNotFound,
     InvalidInstanceId,
+    NotRewindable,
     StorageUnavailable,
     UnknownOrchestrator,
 )
@@ -67,8 +73,6 @@ __all__ = ["ManagementApi"]
 log = logging.getLogger(__name__)
 
 CONTINUATION_HEADER = "x-ms-continuation-token"
-# Operations Azure has that this host does not implement yet: answered 501, not 404.
-_UNSUPPORTED_OPERATIONS = frozenset({"rewind"})
 _URL_KEYS = ("id", "statusQueryGetUri", "sendEventPostUri", "terminatePostUri",
              "purgeHistoryDeleteUri", "restartPostUri", "suspendPostUri", "resumePostUri")
 
@@ -238,19 +242,21 @@ class ManagementApi:
 
     async def _operation(self, request: web.Request, values: Mapping[str, str],
                          via_rpc: bool) -> web.Response:
-        """``terminate``; the other instance operations are not implemented here."""
+        """``terminate``, ``suspend``, ``resume``, ``rewind`` (202) and ``restart``."""
         operation = values["operation"].lower()
-        if operation in _UNSUPPORTED_OPERATIONS:
-            return error(501, f"'{operation}' is not supported by the local host")
         query = params.query_values(request.query)
         instance_id = values["instanceId"]
         if operation == "restart":
             return await self._restart(request, instance_id, query, via_rpc)
         act = {"terminate": self._client.terminate, "suspend": self._client.suspend,
-               "resume": self._client.resume}.get(operation)
+               "resume": self._client.resume, "rewind": self._client.rewind}.get(operation)
         if act is None:
             return empty(404)
-        await act(instance_id, query.get("reason"))
+        try:
+            await act(instance_id, query.get("reason"))
+        except NotRewindable as refused:
+            # RewindAsync's InvalidOperationException reaches HttpApiHandler's catch-all.
+            return error(500, _INTERNAL_ERROR, str(refused), "System.InvalidOperationException")
         return web.Response(status=202)
 
     async def _restart(self, request: web.Request, instance_id: str,

@@ -562,7 +562,8 @@ class TestCheckStatusUrls:
 
     async def test_the_operation_urls_reach_their_handlers(self, frame: Frame) -> None:
         """The suspend, resume and restart URLs a check-status response hands out work (202);
-        rewind, not implemented yet, answers 501 rather than a misleading 404."""
+        rewind reaches its handler too, which refuses a live instance as Azure's catch-all
+        answers RewindAsync's InvalidOperationException (500)."""
         front_end, client, served, _ = frame
         instance_id = await client.start_new("AwaitApproval", None, None)
         await served.client.wait_for(instance_id, running)
@@ -570,7 +571,10 @@ class TestCheckStatusUrls:
         for name in ("suspendPostUri", "resumePostUri", "restartPostUri"):
             assert (await call("POST", urls[name].replace("{text}", "x")))[0] == 202, name
         rewind = urls["suspendPostUri"].replace("/suspend?", "/rewind?").replace("{text}", "x")
-        assert (await call("POST", rewind))[0] == 501
+        status, _, body = await call("POST", rewind)
+        assert status == 500
+        assert body["ExceptionType"] == "System.InvalidOperationException"
+        assert "only supported on failed" in body["ExceptionMessage"]
 
 
 class TestServiceFailures:
