@@ -102,7 +102,8 @@ class LocalHost:
             await runtime.start()
             self.runtime = runtime
             frontend = HttpFrontEnd(self.index, runtime.client, self.keys, self.settings,
-                                    self._host, self._port)
+                                    self._host, self._port,
+                                    sync_pool=runtime.workers.sync_pool)
             await frontend.start()
             self.frontend = frontend
         except BaseException:

@@ -210,7 +210,7 @@ class Episodes(Recorder):
             self.commit.activities.append(ActivityTask(
                 record.instance_id, task.task_id, task.name, task.input,
                 execution_id=record.execution_id))
-        reason = request.event.get("Data")
+        reason = str(request.event.get("Data") or "")
         for child in plan.children:
             self.commit.outbound.append(Message(child, rewind_requested(reason, self.now)))
         revival: HistoryEvent = {**request.event, "MessageId": request.message_id}

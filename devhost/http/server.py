@@ -15,9 +15,11 @@ One aiohttp server answers three kinds of path:
 from __future__ import annotations
 
 import asyncio
+import functools
 import hmac
 import logging
 import uuid
+from concurrent.futures import Executor
 from typing import Any
 
 from aiohttp import web
@@ -105,8 +107,13 @@ class HttpFrontEnd:
 
     def __init__(self, index: FunctionIndex, client: DurableClient, keys: HostKeys,
                  settings: HostSettings, host: str = "127.0.0.1", port: int = 7071, *,
-                 max_body_bytes: int = DEFAULT_MAX_BODY_BYTES) -> None:
+                 max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
+                 sync_pool: Executor | None = None) -> None:
+        """Serve ``index``'s HTTP functions; sync ones run on ``sync_pool`` (the runtime's
+        pool, shared with sync activities as the Python worker shares one; None: asyncio's
+        default executor)."""
         self._index = index
+        self._sync_pool = sync_pool
         self._client = client
         self._keys = keys
         self._settings = settings
@@ -271,7 +278,8 @@ class HttpFrontEnd:
                 result = await function.func(**kwargs)
             else:
                 # Sync functions must not block the loop other requests run on.
-                result = await asyncio.to_thread(function.func, **kwargs)
+                result = await asyncio.get_running_loop().run_in_executor(
+                    self._sync_pool, functools.partial(function.func, **kwargs))
             return to_web_response(result)
         except asyncio.CancelledError:
             raise

@@ -62,6 +62,7 @@ async def served_app(app_dir: Path, keys: HostKeys | None = None, hub: TaskHub |
     await runtime.start()
     try:
         keys = keys or HostKeys.load(app_dir)
+        options.setdefault("sync_pool", runtime.workers.sync_pool)
         front_end = HttpFrontEnd(index, runtime.client, keys,
                                  load_settings(app_dir, environ={}), port=0, **options)
         await front_end.start()
@@ -96,6 +97,7 @@ def _seen(req):
         "headers": {k: v for k, v in req.headers.items() if k.startswith("x-test")},
         "body": req.get_body().decode(),
         "loop_thread": threading.current_thread() is threading.main_thread(),
+        "thread": threading.current_thread().name,
     }
 
 

@@ -51,6 +51,7 @@ from devhost.errors import (
     InstanceNotFound,
     InvalidInstanceId,
     NotRewindable,
+    PayloadTooLarge,
     StorageUnavailable,
     UnknownOrchestrator,
 )
@@ -135,6 +136,10 @@ class ManagementApi:
             return empty(404)
         except InstanceEnded:
             return empty(410)
+        except PayloadTooLarge as refused:
+            # Nothing was written: this host's cap on one value (devhost.taskhub.limits),
+            # said plainly rather than as a failure of the host.
+            return error(413, str(refused))
         except StorageUnavailable:
             log.warning("management %s: storage unavailable", request.method, exc_info=True)
             return error(503, "the task hub's storage is unavailable; try again")

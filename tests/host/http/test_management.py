@@ -23,6 +23,7 @@ from devhost.http.keys import HostKeys
 from devhost.http.management.bodies import history_json, net_time
 from devhost.http.server import HttpFrontEnd
 from devhost.taskhub.base import InstanceRecord, Message, RuntimeStatus
+from devhost.taskhub.limits import MAX_PAYLOAD_BYTES
 from tests.support.engine import of_kind
 from tests.support.front_end import CLOCK_START, ServedApp
 
@@ -575,6 +576,37 @@ class TestCheckStatusUrls:
         assert status == 500
         assert body["ExceptionType"] == "System.InvalidOperationException"
         assert "only supported on failed" in body["ExceptionMessage"]
+
+
+class TestPayloadCap:
+    """A start or an event whose value is over the task hub's cap (devhost.taskhub.limits):
+    413 with the reason, and nothing written."""
+
+    async def test_a_start_over_the_cap_is_refused_and_creates_nothing(self, frame: Frame):
+        """The start answers 413 and no instance exists afterwards."""
+        front_end, _, served, keys = frame
+        body = json.dumps("x" * (MAX_PAYLOAD_BYTES + 1))
+        url = f"{front_end.base_url}/runtime/webhooks/durabletask/orchestrators/Echo/big-one"
+        status, _, reply = await call("POST", url, params={"code": keys.system_key},
+                                      data=body, headers={"Content-Type": "application/json"})
+        assert status == 413
+        assert "over the task hub's limit" in reply["Message"]
+        assert await served.client.get_instance("big-one") is None
+
+    async def test_an_event_over_the_cap_is_refused_and_the_instance_runs_on(self, frame):
+        """The event answers 413; the instance still takes a small one and completes."""
+        front_end, client, served, keys = frame
+        instance_id = await client.start_new("AwaitApproval", None, None)
+        await served.client.wait_for(instance_id, running)
+        url = (f"{front_end.base_url}/runtime/webhooks/durabletask/instances/{instance_id}"
+               "/raiseEvent/Approval")
+        status, _, reply = await call("POST", url, params={"code": keys.system_key},
+                                      data=json.dumps("x" * (MAX_PAYLOAD_BYTES + 1)),
+                                      headers={"Content-Type": "application/json"})
+        assert status == 413 and "over the task hub's limit" in reply["Message"]
+        await client.raise_event(instance_id, "Approval", "small")
+        record = await served.client.wait_for(instance_id)
+        assert record.runtime_status == RuntimeStatus.COMPLETED
 
 
 class TestServiceFailures:
