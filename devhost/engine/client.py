@@ -125,7 +125,7 @@ class DurableClient:
         self.changes = changes or ChangeSignal()
 
     async def start_new(self, name: str, instance_id: str | None, input_text: str | None,
-                        version: str | None = None) -> str:
+                        version: str | None = None, *, input_as_text: bool = True) -> str:
         """Create an instance of orchestrator ``name`` and queue its first episode.
 
         Returns the instance id (a new one when ``instance_id`` is None). Raises
@@ -141,7 +141,8 @@ class DurableClient:
         record = InstanceRecord(instance_id=instance_id, name=name,
                                 runtime_status=RuntimeStatus.PENDING, created_at=now,
                                 updated_at=now, input=input_text,
-                                version=self.default_version if version is None else version)
+                                version=self.default_version if version is None else version,
+                                input_as_text=input_as_text)
         await self.hub.create_instance(record, start_message(record))
         await self.changes.notify()
         return instance_id
@@ -234,7 +235,7 @@ class DurableClient:
         if record is None:
             raise InstanceNotFound(instance_id)
         return await self.start_new(record.name, None if new_instance_id else instance_id,
-                                    record.input)
+                                    record.input, input_as_text=record.input_as_text)
 
     async def get_instance(self, instance_id: str) -> InstanceRecord | None:
         """The instance's record, or None."""

@@ -161,13 +161,14 @@ class ManagementApi:
         name = values["functionName"]
         instance_id = values.get("instanceId") or None
         try:
-            input_text = params.start_input(await request.read())
+            input_text, as_text = params.start_input(await request.read())
         except ValueError as bad:  # JsonTooDeep included
             return error(400, "Invalid JSON content", str(bad), _JSON_READER_ERROR)
         try:
             # The SDK's start_new(version=...) sends it as ?version= (DurableOrchestrationClient).
             new_id = await self._client.start_new(name, instance_id, input_text,
-                                                  request.query.get("version"))
+                                                  request.query.get("version"),
+                                                  input_as_text=as_text)
         except (UnknownOrchestrator, InvalidInstanceId) as refused:
             # StartNewAsync throws ArgumentExceptions (the function first, then the id),
             # which HttpApiHandler answers 400.

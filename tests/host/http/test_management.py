@@ -747,6 +747,25 @@ class TestAzureAnswers:
         assert body["input"] == json.dumps(value)
         assert (await client.get_status(instance_id)).input_ == json.dumps(value)
 
+    async def test_status_input_of_a_plain_json_start_is_the_value(self, frame: Frame) -> None:
+        """A start posted with a plain JSON body (curl) keeps the input as that value, so
+        its status shows the object (ParseToJToken of the stored JSON), and a restart keeps
+        the shape."""
+        front_end, client, served, keys = frame
+        value = {"city": "Tokyo", "n": [1, 2]}
+        url = f"{front_end.base_url}/runtime/webhooks/durabletask/orchestrators/Echo"
+        status, _, started = await call("POST", url, params={"code": keys.system_key},
+                                        json=value)
+        assert status == 202
+        record = await served.client.wait_for(started["id"])
+        assert json.loads(record.output or "") == value
+        _, _, body = await call("GET", started["statusQueryGetUri"])
+        assert body["input"] == value
+        again = (await client.restart(started["id"]))["id"]
+        await served.client.wait_for(again)
+        _, _, body = await call("GET", links(front_end, client, again)["statusQueryGetUri"])
+        assert body["input"] == value
+
     @pytest.mark.parametrize("orchestrator", ["Hello", "Fail", "AwaitApproval"])
     async def test_history_as_the_extension_converts_it(self, frame: Frame,
                                                         orchestrator: str) -> None:

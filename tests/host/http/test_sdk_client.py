@@ -14,6 +14,7 @@ from collections.abc import AsyncIterator
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
+import aiohttp
 import azure.functions as func
 import pytest
 from azure.durable_functions import DurableOrchestrationClient, OrchestrationRuntimeStatus
@@ -29,6 +30,7 @@ Status = OrchestrationRuntimeStatus
 
 CONFORMANCE_APP = '''
 import azure.durable_functions as df
+import aiohttp
 import azure.functions as func
 
 app = df.DFApp(http_auth_level=func.AuthLevel.ANONYMOUS)
@@ -241,3 +243,18 @@ async def test_wait_for_completion_or_create_check_status_response(served: Serve
         request, waiting_id, timeout_in_milliseconds=300, retry_interval_in_milliseconds=100)
     assert response.status_code == 202
     assert json.loads(response.get_body())["id"] == waiting_id
+
+
+async def test_a_plain_json_start_shows_its_input_as_the_value(served: Served) -> None:
+    """A start posted by hand with a JSON object shows that object as its status input on
+    both hubs, while the SDK's start shows the JSON text it sent."""
+    client, app = served
+    url = f"{app.front_end.base_url}/runtime/webhooks/durabletask/orchestrators/Echo"
+    async with aiohttp.ClientSession() as session, session.post(
+            url, json={"n": 5}, params={"code": app.keys.system_key}) as reply:
+        started = await reply.json()
+    await app.client.wait_for(started["id"])
+    assert (await client.get_status(started["id"])).input_ == {"n": 5}
+    by_sdk = await client.start_new("Echo", None, {"n": 5})
+    await app.client.wait_for(by_sdk)
+    assert (await client.get_status(by_sdk)).input_ == json.dumps({"n": 5})
