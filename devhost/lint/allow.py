@@ -1,9 +1,10 @@
 """Allow comments: ``# devhost: allow-<rule> <reason>`` silences that rule on its line.
 
 The comment goes on a line of the expression found (for one spread over several lines, any
-of them). Several rules may share one comment (``allow-wall-clock allow-randomness``). A
-comment without a reason, naming an unknown rule, or silencing nothing is itself a finding
-and silences nothing: every exception to the rules says why it is safe.
+of them); the reason runs to the end of the line or to the next ``#``. Several rules may
+share one comment (``allow-wall-clock allow-randomness``). A comment without a reason,
+naming an unknown rule, or silencing nothing is itself a finding and silences nothing:
+every exception to the rules says why it is safe.
 """
 
 from __future__ import annotations
@@ -48,12 +49,13 @@ def parse_allow(comment: str) -> AllowComment | None:
     match = MARKER.search(comment)
     if match is None:
         return None
-    words = match.group("body").split()
+    # Another tool's comment may follow on the same line, after its own ``#``.
+    words = match.group("body").split("#")[0].split()
     rules: list[str] = []
     while words and words[0].startswith(ALLOW_PREFIX):
         for part in words.pop(0).split(","):
             if part.startswith(ALLOW_PREFIX):
-                rules.append(part[len(ALLOW_PREFIX):])
+                rules.append(part[len(ALLOW_PREFIX):].rstrip(REASON_LEAD))
     return AllowComment(tuple(rules), " ".join(words).lstrip(REASON_LEAD).strip())
 
 
