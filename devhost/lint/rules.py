@@ -90,6 +90,11 @@ CLOCK_WITHOUT_ARGUMENT: dict[str, int] = {
     "time.strftime": 1,
 }
 
+# Random generators that replay the same draws when given a seed: the constructor needs one
+# (without it they seed from the OS), and their methods are then deterministic.
+SEEDED_GENERATORS = frozenset({"random.Random", "numpy.random.default_rng",
+                               "numpy.random.RandomState"})
+
 # Whole modules: calling anything in them breaks the rule.
 MODULES: dict[str, Rule] = {
     **_names(RANDOMNESS, "random", "secrets", "numpy.random"),
@@ -129,6 +134,10 @@ def call_rule(qualname: str, call: ast.Call) -> Rule | None:
     found = reference_rule(qualname)
     if found is not None:
         return found
+    if qualname in SEEDED_GENERATORS:
+        return None if call.args or call.keywords else RANDOMNESS
+    if any(qualname.startswith(f"{generator}.") for generator in SEEDED_GENERATORS):
+        return None
     if qualname in CLOCK_WITHOUT_ARGUMENT:
         given = len(call.args) + len(call.keywords)
         return WALL_CLOCK if given <= CLOCK_WITHOUT_ARGUMENT[qualname] else None

@@ -57,8 +57,11 @@ EVERY_KIND = blueprint('''
         d = uuid.uuid1()  # expect: randomness
         e = secrets.token_hex(8)  # expect: randomness
         f = os.urandom(4)  # expect: randomness
-        same = uuid.uuid5(uuid.NAMESPACE_URL, "fixed"), context.new_uuid()
-        yield context.call_activity("Work", [str(x) for x in (a, b, c, d, e, f, same)])
+        g = random.Random()  # expect: randomness
+        h = random.SystemRandom().random()  # expect: randomness
+        seeded = random.Random(context.instance_id)
+        same = uuid.uuid5(uuid.NAMESPACE_URL, "fixed"), context.new_uuid(), seeded.random()
+        yield context.call_activity("Work", [str(x) for x in (a, b, c, d, e, f, g, h, same)])
 
 
     @bp.orchestration_trigger(context_name="context")
@@ -124,7 +127,9 @@ EVERY_KIND = blueprint('''
 
 def test_every_kind_of_replay_breaker_is_reported_where_it_is(app_files: AppFiles) -> None:
     """Each marked line is reported with its rule, and nothing else is: time conversions,
-    uuid5, urllib.parse, os.path.join, except clauses and context's own clock pass."""
+    uuid5, a random generator given a seed (Azure/durabletask's
+    docs/concepts/deterministic-constraints.md allows a fixed-seed Random), urllib.parse,
+    os.path.join, except clauses and context's own clock pass."""
     folder = app_files({"function_app.py": function_app("flows"), "flows.py": EVERY_KIND})
     report = lint_app(folder)
     assert found(report) == expected(folder)
