@@ -20,7 +20,7 @@ __all__ = ["APP_MODULE", "app_modules", "find_orchestrators", "is_orchestrator",
 APP_MODULE = "function_app"
 ORCHESTRATION_TRIGGER = "orchestration_trigger"
 # Decorators that make a function a Functions trigger (the worker calls it, not the app).
-TRIGGER_DECORATORS = frozenset({"route", "function_name"})
+TRIGGER_DECORATORS = frozenset({"route", "schedule", "function_name"})
 
 
 def _decorator_attrs(node: FunctionNode) -> list[str]:

@@ -82,8 +82,17 @@ class _BodyChecker(ast.NodeVisitor):
             self.visit(expr)
 
     def _target(self, expr: ast.expr) -> Target:
+        """What ``expr`` is; the app classes it goes through count as used
+        (``Model.model_validate`` runs ``Model``'s validators and field defaults)."""
         value = self.scope.evaluate(expr)
-        return None if value is None else self.scope.resolver.target(value.qualname)
+        if value is None:
+            return None
+        parts = value.qualname.split(".")
+        for cut in range(1, len(parts)):
+            outer = self.scope.resolver.target(".".join(parts[:cut]))
+            if isinstance(outer, AppClass):
+                self.reached.append(outer)
+        return self.scope.resolver.target(value.qualname)
 
     def visit_Call(self, node: ast.Call) -> None:
         """A call: an app function to follow, or a name outside the app to check."""

@@ -44,7 +44,21 @@ HELPERS_APP = {
     ''',
     "shared/settings.py": '''
         import os
+        import time
+        import uuid
         from dataclasses import dataclass, field
+
+        from pydantic import BaseModel, Field, field_validator
+
+
+        class Payload(BaseModel):
+            name: str
+            trace: str = Field(default_factory=uuid.uuid4)  # expect: randomness
+
+            @field_validator("name")
+            @classmethod
+            def stamped(cls, value):
+                return f"{value}-{time.time()}"  # expect: wall-clock
 
 
         def region():
@@ -72,7 +86,8 @@ HELPERS_APP = {
         import flows
         from flows import clock
         from shared import settings as conf
-        from shared.settings import Config
+        from shared.settings import Config, Payload
+        from work import work
 
 
         def local_helper(context):
@@ -104,7 +119,8 @@ HELPERS_APP = {
         @bp.orchestration_trigger(context_name="context")
         def typed(context):
             config: "Config | None" = context.get_input()
-            yield context.call_activity("Work", config.describe() if config else pick([1]))
+            Payload.model_validate({"name": "a"})
+            yield context.call_activity(work, config.describe() if config else pick([1]))
     '''),
     "work.py": blueprint('''
         import os
@@ -131,6 +147,11 @@ HELPERS_APP = {
             return payload
 
 
+        @bp.schedule(schedule="0 0 * * * *", arg_name="timer")
+        def hourly(timer):
+            return time.time()
+
+
         @bp.route(route="start")
         @bp.durable_client_input(client_name="client")
         async def start(req, client):
@@ -141,13 +162,15 @@ HELPERS_APP = {
 
 
 def test_problems_are_reported_in_the_helpers_orchestrators_reach(app_files: AppFiles) -> None:
-    """Same-module, imported, re-exported and aliased helpers, classes constructed or typed
-    and callbacks passed on are all checked; activities, HTTP functions and helpers only
-    they call are not, whatever they do."""
+    """Same-module, imported, re-exported and aliased helpers, classes constructed, typed
+    or validated (their validators and field defaults) and callbacks passed on are all
+    checked; activities (even one an orchestrator names as the function to call), HTTP and
+    timer functions and helpers only they call are not, whatever they do."""
     folder = app_files(HELPERS_APP)
     report = lint_app(folder)
     assert found(report) == expected(folder)
     assert "flows.clock.unused_helper" not in report.functions
+    assert "work.work" not in report.functions
     assert "shared.settings.Config.never_called" not in report.functions
 
 
