@@ -9,6 +9,8 @@ from devhost.lint import lint_app
 from tests.host.lint.conftest import AppFiles
 from tests.host.lint.samples import blueprint, expected, found, function_app
 
+REPO = Path(__file__).resolve().parents[3]
+
 # An app whose orchestrators reach problems only through helpers: same module, other
 # modules, a package with relative imports and a re-export, classes, aliases, callbacks.
 HELPERS_APP = {
@@ -272,7 +274,7 @@ def test_the_order_app_lints_clean() -> None:
     """This repository's own app has no finding, and the lint really read its flow: the
     orchestrator, its helpers and the journey's methods it calls through a typed
     parameter."""
-    report = lint_app(Path("."))
+    report = lint_app(REPO)
     assert report.findings == (), report.format()
     assert len(report.orchestrators) == 1
     reached = {name.rpartition(".")[2] for name in report.functions}
