@@ -222,6 +222,10 @@ def _stored_names(node: ast.AST) -> list[str]:
         return [node.name]
     if isinstance(node, ast.arg):
         return [node.arg]
+    if isinstance(node, ast.MatchAs | ast.MatchStar) and node.name:
+        return [node.name]
+    if isinstance(node, ast.MatchMapping) and node.rest:
+        return [node.rest]
     return []
 
 

@@ -184,8 +184,10 @@ def test_aliased_imports_resolve_to_what_they_name(app_files: AppFiles, imports:
 
 
 def test_a_name_the_app_rebinds_is_not_the_standard_one(app_files: AppFiles) -> None:
-    """A parameter or local called ``open`` or ``time`` shadows the builtin or module."""
+    """A local called ``open``, ``time`` or ``random`` (assigned, or bound by a ``match``
+    pattern) shadows the builtin or module of that name."""
     source = blueprint('''
+        import random
         import time
 
 
@@ -193,7 +195,12 @@ def test_a_name_the_app_rebinds_is_not_the_standard_one(app_files: AppFiles) -> 
         def flow(context):
             open = context.get_input()
             time = context.current_utc_datetime
-            yield context.call_activity("Work", [open(), time.time()])
+            match context.get_input():
+                case {"clock": random}:
+                    pass
+                case _:
+                    return
+            yield context.call_activity("Work", [open(), time.time(), random.random()])
     ''')
     folder = app_files({"function_app.py": function_app("flows"), "flows.py": source})
     assert lint_app(folder).findings == ()
