@@ -12,7 +12,13 @@ import ast
 from collections import deque
 
 from devhost.lint.scope import AppFunction
-from devhost.lint.sources import AppSources, FunctionNode, ModuleSource, UnreadableApp
+from devhost.lint.sources import (
+    AppSources,
+    FunctionNode,
+    ModuleSource,
+    UnreadableApp,
+    decorator_names,
+)
 
 __all__ = ["APP_MODULE", "app_modules", "find_orchestrators", "is_orchestrator",
            "is_trigger"]
@@ -23,25 +29,15 @@ ORCHESTRATION_TRIGGER = "orchestration_trigger"
 TRIGGER_DECORATORS = frozenset({"route", "schedule", "function_name"})
 
 
-def _decorator_attrs(node: FunctionNode) -> list[str]:
-    """The attribute each ``@x.attr`` or ``@x.attr(...)`` decorator names."""
-    found = []
-    for decorator in node.decorator_list:
-        target = decorator.func if isinstance(decorator, ast.Call) else decorator
-        if isinstance(target, ast.Attribute):
-            found.append(target.attr)
-    return found
-
-
 def is_orchestrator(node: FunctionNode) -> bool:
     """Whether ``node`` is decorated with ``<app or blueprint>.orchestration_trigger``."""
-    return ORCHESTRATION_TRIGGER in _decorator_attrs(node)
+    return ORCHESTRATION_TRIGGER in decorator_names(node)
 
 
 def is_trigger(node: FunctionNode) -> bool:
     """Whether ``node`` is any Functions trigger (orchestrator, activity, HTTP, entity...)."""
     return any(attr.endswith("_trigger") or attr in TRIGGER_DECORATORS
-               for attr in _decorator_attrs(node))
+               for attr in decorator_names(node))
 
 
 def app_modules(sources: AppSources) -> list[ModuleSource]:

@@ -20,6 +20,7 @@ from devhost.lint.sources import (
     ClassSource,
     FunctionNode,
     ModuleSource,
+    decorator_names,
     import_bindings,
 )
 
@@ -201,17 +202,6 @@ def annotation_value(expr: ast.expr | None, lookup: NameLookup, resolver: Resolv
     return Instance(value.qualname) if isinstance(value, Ref) else None
 
 
-def _decorator_names(node: FunctionNode) -> set[str]:
-    names = set()
-    for decorator in node.decorator_list:
-        target = decorator.func if isinstance(decorator, ast.Call) else decorator
-        if isinstance(target, ast.Name):
-            names.add(target.id)
-        elif isinstance(target, ast.Attribute):
-            names.add(target.attr)
-    return names
-
-
 def _stored_names(node: ast.AST) -> list[str]:
     """Names a statement or expression binds other than by plain assignment."""
     if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
@@ -264,7 +254,7 @@ class FunctionScope:
 
     def _read(self, function: AppFunction) -> None:
         node = function.node
-        decorators = _decorator_names(node)
+        decorators = set(decorator_names(node))
         params = [*node.args.posonlyargs, *node.args.args]
         if function.owner is not None and params and "staticmethod" not in decorators:
             first = params.pop(0)

@@ -22,6 +22,7 @@ __all__ = [
     "FunctionNode",
     "ModuleSource",
     "UnreadableApp",
+    "decorator_names",
     "import_bindings",
 ]
 
@@ -67,6 +68,18 @@ class ModuleSource:
     def package(self) -> str:
         """The package relative imports start from."""
         return self.name if self.is_package else self.name.rpartition(".")[0]
+
+
+def decorator_names(node: FunctionNode) -> list[str]:
+    """The name each decorator ends in: ``bp.activity_trigger(...)`` -> ``activity_trigger``."""
+    names = []
+    for decorator in node.decorator_list:
+        target = decorator.func if isinstance(decorator, ast.Call) else decorator
+        if isinstance(target, ast.Attribute):
+            names.append(target.attr)
+        elif isinstance(target, ast.Name):
+            names.append(target.id)
+    return names
 
 
 def _relative_base(package: str, level: int, module: str | None) -> str:

@@ -18,7 +18,7 @@ from devhost.lint.discovery import is_trigger
 from devhost.lint.report import Finding
 from devhost.lint.rules import ASYNC, Rule, call_rule, method_rule, reference_rule
 from devhost.lint.scope import AppClass, AppFunction, External, FunctionScope, Resolver, Target
-from devhost.lint.sources import ClassSource, ModuleSource
+from devhost.lint.sources import ClassSource, ModuleSource, decorator_names
 
 __all__ = ["CheckedCode", "walk"]
 
@@ -223,8 +223,7 @@ class _Walk:
             if isinstance(method, AppFunction):
                 self._queue(method, orchestrator)
         for name, method_node in source.methods.items():
-            if any(_decorator_name(d).endswith(VALIDATOR_SUFFIX)
-                   for d in method_node.decorator_list):
+            if any(d.endswith(VALIDATOR_SUFFIX) for d in decorator_names(method_node)):
                 self._queue(AppFunction(found.module, method_node,
                                         f"{source.qualname}.{name}", source), orchestrator)
         self._check_class_body(found.module, source, orchestrator)
@@ -240,13 +239,6 @@ class _Walk:
                 self.checked.append(CheckedCode(module, statement.lineno,
                                                 statement.end_lineno or statement.lineno))
         self._absorb(checker, orchestrator)
-
-
-def _decorator_name(decorator: ast.expr) -> str:
-    target = decorator.func if isinstance(decorator, ast.Call) else decorator
-    if isinstance(target, ast.Attribute):
-        return target.attr
-    return target.id if isinstance(target, ast.Name) else ""
 
 
 def walk(resolver: Resolver, orchestrators: list[AppFunction]
