@@ -25,7 +25,7 @@ def lint_app(app_dir: Path) -> LintReport:
         raise UnreadableApp(f"{app_dir} is not a folder")
     sources = AppSources(folder)
     orchestrators = find_orchestrators(sources)
-    found, checked, functions = walk(Resolver(sources), orchestrators)
-    findings, silenced = apply_allows(found, checked)
+    walked = walk(Resolver(sources), orchestrators)
+    findings, silenced = apply_allows(walked.findings, walked.checked)
     return LintReport(folder, tuple(findings), tuple(o.qualname for o in orchestrators),
-                      tuple(functions), silenced)
+                      tuple(walked.functions), silenced)

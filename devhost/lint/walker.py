@@ -20,7 +20,7 @@ from devhost.lint.rules import ASYNC, Rule, call_rule, method_rule, reference_ru
 from devhost.lint.scope import AppClass, AppFunction, External, FunctionScope, Resolver, Target
 from devhost.lint.sources import ClassSource, ModuleSource, decorator_names
 
-__all__ = ["CheckedCode", "walk"]
+__all__ = ["CheckedCode", "Walked", "walk"]
 
 # Methods that run when a class is constructed or validated (dataclasses, pydantic).
 CONSTRUCTION_METHODS = ("__new__", "__init__", "__post_init__", "model_post_init")
@@ -241,9 +241,18 @@ class _Walk:
         self._absorb(checker, orchestrator)
 
 
-def walk(resolver: Resolver, orchestrators: list[AppFunction]
-         ) -> tuple[list[Finding], list[CheckedCode], list[str]]:
-    """Check ``orchestrators`` and what they reach: findings, code checked, functions checked."""
+@dataclass(frozen=True)
+class Walked:
+    """What checking the orchestrators found, and what code it read to find it."""
+
+    findings: list[Finding]
+    checked: list[CheckedCode]
+    # The functions checked, as ``module.function``: the orchestrators first.
+    functions: list[str]
+
+
+def walk(resolver: Resolver, orchestrators: list[AppFunction]) -> Walked:
+    """Check ``orchestrators`` and everything of the app they reach."""
     walking = _Walk(resolver)
     walking.run(orchestrators)
-    return walking.findings, walking.checked, walking.functions
+    return Walked(walking.findings, walking.checked, walking.functions)
