@@ -127,8 +127,11 @@ HELPERS_APP = {
     "work.py": blueprint('''
         import os
         import random
+        import socket
+        import threading
         import time
         import uuid
+        from datetime import datetime
 
         import requests
 
@@ -138,9 +141,10 @@ HELPERS_APP = {
         @bp.activity_trigger(input_name="payload")
         def work(payload):
             time.sleep(0.1)
-            return [time.time(), random.random(), uuid.uuid4().hex, os.environ.get("X"),
-                    open(__file__).read(), requests.get("http://example.invalid"),
-                    unused_helper()]
+            threading.Thread(target=print).start()
+            return [time.time(), datetime.now(), random.random(), uuid.uuid4().hex,
+                    os.environ.get("X"), open(__file__).read(), socket.gethostname(),
+                    requests.get("http://example.invalid"), unused_helper()]
 
 
         @bp.activity_trigger(input_name="payload")
