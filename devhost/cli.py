@@ -21,6 +21,8 @@ from devhost.app.settings import HostSettings, load_settings
 from devhost.clock import SystemClock
 from devhost.errors import HostError
 from devhost.host import LocalHost, TaskHubFactory
+from devhost.lint.command import COMMAND as LINT_COMMAND
+from devhost.lint.command import add_lint_command, run_lint
 from devhost.local.azurite import AzuriteProcess
 from devhost.local.banner import banner
 from devhost.local.services import start_azurite, start_fcm_emulator, stop_azurite
@@ -63,6 +65,7 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--storage", help=f"'{MEMORY}' or a connection string "
                                          f"(default: the app's {STORAGE_SETTING})")
     serve.add_argument("--hub", help="task hub name (default: host.json's hubName)")
+    add_lint_command(commands)
     return parser
 
 
@@ -151,6 +154,8 @@ async def _run(args: argparse.Namespace) -> None:
 def main(argv: list[str] | None = None) -> int:
     """Entry point; returns the process exit code."""
     args = _parser().parse_args(argv)
+    if args.command == LINT_COMMAND:
+        return run_lint(args)
     logging.basicConfig(level=args.log_level.upper(),
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     # Azure SDK request logging is noise at INFO.
