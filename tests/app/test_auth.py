@@ -91,17 +91,6 @@ async def existing_order(host: LocalHost, api: HttpApi) -> InstanceRecord:
     return record
 
 
-@pytest.mark.parametrize("route", list(APP_ROUTES))
-async def test_app_routes_check_keys_as_azure_does(host: LocalHost, api: HttpApi,
-                                                   route: str) -> None:
-    """Protection: the host's key check per auth level (anonymous routes; approve: function)."""
-    await existing_order(host, api)
-    method, path, body, authorised = APP_ROUTES[route]
-    level = "function" if route == "approve" else "anonymous"
-    actual = {cell: (await call(api, cell, method, path, body)).status for cell in CELLS}
-    assert actual == expected_table(level, authorised)
-
-
 @pytest.mark.parametrize("route", list(MANAGEMENT_ROUTES))
 async def test_management_api_needs_the_system_or_master_key(host: LocalHost, api: HttpApi,
                                                              route: str) -> None:
