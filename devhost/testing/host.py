@@ -23,6 +23,7 @@ import azure.durable_functions as df
 from devhost.app.loader import FunctionIndex, load_app
 from devhost.app.settings import HostSettings, apply_values, load_settings
 from devhost.clock import VirtualClock
+from devhost.engine.episodes import LoopEpisodes
 from devhost.engine.runtime import DurableRuntime
 from devhost.host import ORCHESTRATION_LOOPS
 from devhost.http.keys import FUNCTION_KEY_SETTING, HostKeys
@@ -122,8 +123,10 @@ class DurableTestHost:
         hub = MemoryTaskHub(self.clock)
         mocks = ActivityMocks(index.activities)
         tracebacks = AppTracebacks()
+        orchestrators = tracebacks.watching(index.orchestrators)
         runtime = DurableRuntime(
-            hub, tracebacks.watching(index.orchestrators), mocks,
+            hub, orchestrators, mocks,
+            episodes=LoopEpisodes(orchestrators, mocks, settings.versions),
             orchestration_workers=min(ORCHESTRATION_LOOPS, settings.max_concurrent_orchestrators),
             activity_concurrency=settings.max_concurrent_activities,
             sync_threads=settings.thread_count, versions=settings.versions)

@@ -28,8 +28,6 @@ Predicate = Callable[[Any], bool]
 # Virtual time to wait: a timedelta, or seconds.
 Timeout = timedelta | float
 
-_ENDED = frozenset({df.OrchestrationRuntimeStatus.Completed, df.OrchestrationRuntimeStatus.Failed,
-                    df.OrchestrationRuntimeStatus.Terminated})
 
 
 def _span(timeout: Timeout) -> timedelta:
@@ -38,11 +36,6 @@ def _span(timeout: Timeout) -> timedelta:
     if span < timedelta(0):
         raise ValueError(f"a timeout cannot be negative: {timeout!r}")
     return span
-
-
-def has_ended(status: Any) -> bool:
-    """Whether the status is Completed, Failed or Terminated."""
-    return status.runtime_status in _ENDED
 
 
 class Instances:
@@ -116,8 +109,23 @@ class Instances:
         raise TimeoutError(self._timeout_text(instance_id, seen[0], span))
 
     async def wait_for_completion(self, instance_id: str, timeout: Timeout) -> Any:
-        """The status once the instance ended (completed, failed or terminated)."""
-        return await self.wait_for(instance_id, has_ended, timeout)
+        """The status once the instance ended (completed, failed or terminated).
+
+        While it runs, the engine's record says so without a status call through the SDK;
+        the status returned (or reported on timeout) is the SDK's.
+        """
+        span = _span(timeout)
+
+        async def running() -> bool:
+            record = await self._engine.get_instance(instance_id)
+            return record is None or not record.runtime_status.has_ended
+
+        deadline = self._time.clock.now() + span
+        ended = await self._time.run_while(running, deadline)
+        status = await self.status(instance_id)
+        if ended:
+            return status
+        raise TimeoutError(self._timeout_text(instance_id, status, span))
 
     def _timeout_text(self, instance_id: str, status: Any, span: timedelta) -> str:
         """Why a wait ended: where the instance stands, and its failure if it failed."""
