@@ -9,7 +9,6 @@ what the app did without polling.
 
 from __future__ import annotations
 
-import logging
 import os
 import secrets
 from collections.abc import Mapping
@@ -38,8 +37,6 @@ from devhost.testing.transport import SocketFolder, UnixHttp, new_session
 from devhost.testing.virtual_time import VirtualTime
 
 __all__ = ["DEFAULT_IDLE_SECONDS", "DurableTestHost"]
-
-log = logging.getLogger(__name__)
 
 # The wall-clock bound on one wait for idle: generous, for a loaded machine.
 DEFAULT_IDLE_SECONDS = 120.0
