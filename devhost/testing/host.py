@@ -24,7 +24,6 @@ from devhost.app.settings import HostSettings, apply_values, load_settings
 from devhost.clock import VirtualClock
 from devhost.engine.episodes import LoopEpisodes
 from devhost.engine.runtime import DurableRuntime
-from devhost.host import ORCHESTRATION_LOOPS
 from devhost.http.keys import FUNCTION_KEY_SETTING, HostKeys
 from devhost.http.server import HttpFrontEnd
 from devhost.taskhub.memory import MemoryTaskHub
@@ -124,7 +123,8 @@ class DurableTestHost:
         runtime = DurableRuntime(
             hub, orchestrators, mocks,
             episodes=LoopEpisodes(orchestrators, mocks, settings.versions),
-            orchestration_workers=min(ORCHESTRATION_LOOPS, settings.max_concurrent_orchestrators),
+            # Episodes replay on the loop itself, one at a time: one loop fetches them.
+            orchestration_workers=1,
             activity_concurrency=settings.max_concurrent_activities,
             sync_threads=settings.thread_count, versions=settings.versions)
         self._folder = SocketFolder()
