@@ -1,4 +1,5 @@
-"""Who may call what: every route x every key, and what the mobile app's answers never carry."""
+"""Who may call what: every management route x every key, and what the mobile app's answers
+never carry. The app routes' key table runs on the test kit (test_order_flow_on_the_test_kit.py)."""
 
 from __future__ import annotations
 
