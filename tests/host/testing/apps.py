@@ -3,7 +3,7 @@
 ``REMINDERS``: an HTTP starter (function key), an anonymous route that raises an event, an
 admin route, and an orchestrator that calls an activity, then waits for ``Ack`` or a timer.
 ``LEDGER``: an orchestrator that posts entries through a sub-orchestration whose activity
-fails for a negative amount, and one whose own code raises. Both have a ``helpers`` module
+fails for a negative amount, and one whose own code raises. Both have a ``common`` module
 of their own, so a process that hosts one after the other must not mix them up.
 """
 
@@ -20,7 +20,7 @@ from datetime import timedelta
 import azure.durable_functions as df
 import azure.functions as func
 
-from helpers import reminder_text
+from common import reminder_text
 
 app = df.DFApp(http_auth_level=func.AuthLevel.FUNCTION)
 
@@ -81,7 +81,7 @@ async def nag(name: str) -> str:
     return f"nagged {name}"
 '''
 
-REMINDER_HELPERS = '''
+REMINDER_COMMON = '''
 def reminder_text(name: str) -> str:
     return f"Remember {name}"
 '''
@@ -89,7 +89,7 @@ def reminder_text(name: str) -> str:
 LEDGER = '''
 import azure.durable_functions as df
 
-from helpers import checked_amount
+from common import checked_amount
 
 app = df.DFApp()
 
@@ -120,7 +120,7 @@ def book(entry: dict) -> int:
     return checked_amount(entry["amount"])
 '''
 
-LEDGER_HELPERS = '''
+LEDGER_COMMON = '''
 def checked_amount(amount: int) -> int:
     if amount < 0:
         raise ValueError(f"negative amount {amount}")
@@ -128,11 +128,11 @@ def checked_amount(amount: int) -> int:
 '''
 
 
-def write_app(folder: Path, source: str, helpers: str, **files: str) -> Path:
-    """Write an app folder: ``function_app.py``, ``helpers.py`` and ``files`` by name."""
+def write_app(folder: Path, source: str, common: str, **files: str) -> Path:
+    """Write an app folder: ``function_app.py``, ``common.py`` and ``files`` by name."""
     folder.mkdir(parents=True)
     (folder / "function_app.py").write_text(textwrap.dedent(source))
-    (folder / "helpers.py").write_text(textwrap.dedent(helpers))
+    (folder / "common.py").write_text(textwrap.dedent(common))
     for name, text in files.items():
         (folder / name).write_text(textwrap.dedent(text))
     return folder

@@ -46,9 +46,9 @@ async def test_a_failing_activity_fails_child_and_parent_with_its_reason(
         assert child.output.startswith(
             "Orchestrator function 'post_entry' failed: Activity function 'book' failed:  "
             "ValueError: negative amount -5")
-        # The activity's own traceback, down to the helper's line that raised.
+        # The activity's own traceback, down to the line of its module that raised.
         assert 'raise ValueError(f"negative amount {amount}")' in child.app_traceback
-        assert "helpers.py" in child.app_traceback
+        assert "common.py" in child.app_traceback
 
 
 async def test_an_orchestrator_that_raises_shows_where(ledger_app: Path) -> None:

@@ -19,7 +19,7 @@ SETTING = "DEVHOST_TESTKIT_PROBE"
 
 
 async def test_exit_undoes_imports_path_and_settings(reminders_app: Path) -> None:
-    """After the block: no function_app or helpers module, the folder off sys.path, the
+    """After the block: no function_app or common module, the folder off sys.path, the
     settings (given and from local.settings.json) gone from the environment."""
     (reminders_app / "local.settings.json").write_text(json.dumps(
         {"IsEncrypted": False, "Values": {"FROM_LOCAL_SETTINGS": "yes"}}))
@@ -27,10 +27,10 @@ async def test_exit_undoes_imports_path_and_settings(reminders_app: Path) -> Non
     assert "function_app" not in sys.modules and SETTING not in os.environ
     async with DurableTestHost(reminders_app, settings={SETTING: "on"}) as host:
         assert os.environ[SETTING] == "on" and os.environ["FROM_LOCAL_SETTINGS"] == "yes"
-        assert {"function_app", "helpers"} <= set(sys.modules)
+        assert {"function_app", "common"} <= set(sys.modules)
         await host.start_new("remind", {"name": "x", "minutes": 1})
     assert SETTING not in os.environ and "FROM_LOCAL_SETTINGS" not in os.environ
-    assert "function_app" not in sys.modules and "helpers" not in sys.modules
+    assert "function_app" not in sys.modules and "common" not in sys.modules
     assert sys.path == path
     assert not {name for name in set(sys.modules) - modules
                 if str(reminders_app) in str(getattr(sys.modules[name], "__file__", ""))}
@@ -38,7 +38,7 @@ async def test_exit_undoes_imports_path_and_settings(reminders_app: Path) -> Non
 
 async def test_two_apps_with_a_module_of_the_same_name_each_get_their_own(
         reminders_app: Path, ledger_app: Path) -> None:
-    """One host after the other: each app imports its own ``helpers``."""
+    """One host after the other: each app imports its own ``common``."""
     for _ in range(2):
         async with DurableTestHost(reminders_app) as host:
             instance_id = await host.start_new("remind", {"name": "x", "minutes": 1})
