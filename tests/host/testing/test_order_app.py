@@ -1,4 +1,4 @@
-"""The test kit on the order app, as the issue writes it: place, wait, expire, approve."""
+"""The test kit on the order app: place over HTTP, wait, expire, approve, a fake activity."""
 
 from __future__ import annotations
 
