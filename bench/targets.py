@@ -20,6 +20,8 @@ AZURITE_TARGETS = {
 # than that on their own (about 10 orders/s), so the figure there has no target.
 MEMORY_TARGETS = {
     "burst": Target(10, at_least=False),
+    # The order flow from placing to `expired` through the test kit, median ms per order.
+    "testkit_order_ms": Target(50, at_least=False),
 }
 # In memory, these figures should be at least this many times their Azurite figure.
 MEMORY_MULTIPLE = 4.0

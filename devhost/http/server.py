@@ -42,13 +42,16 @@ from devhost.http.keys import HostKeys, presented_key
 from devhost.http.management import ManagementApi
 from devhost.http.routes import RouteTable
 
-__all__ = ["DEFAULT_MAX_BODY_BYTES", "HttpFrontEnd"]
+__all__ = ["DEFAULT_MAX_BODY_BYTES", "UNIX_SOCKET_BASE_URL", "HttpFrontEnd"]
 
 log = logging.getLogger(__name__)
 access_log = logging.getLogger("devhost.access")
 
 # Azure's limit on an HTTP function's request body.
 DEFAULT_MAX_BODY_BYTES = 100 * 1024 * 1024
+# The base URL of a front end on a Unix socket: a name that never resolves (RFC 2606), so a
+# URL the app hands out fails loudly anywhere but through this host's own socket.
+UNIX_SOCKET_BASE_URL = "http://durable-test-host.invalid"
 
 
 class _State:
@@ -108,10 +111,13 @@ class HttpFrontEnd:
     def __init__(self, index: FunctionIndex, client: DurableClient, keys: HostKeys,
                  settings: HostSettings, host: str = "127.0.0.1", port: int = 7071, *,
                  max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
-                 sync_pool: Executor | None = None) -> None:
-        """Serve ``index``'s HTTP functions; sync ones run on ``sync_pool`` (the runtime's
-        pool, shared with sync activities as the Python worker shares one; None: asyncio's
-        default executor)."""
+                 sync_pool: Executor | None = None,
+                 unix_socket: str | None = None) -> None:
+        """Serve ``index`` on ``host:port``, or on the Unix socket ``unix_socket`` when given
+        (no network port: how the test kit hosts an app). Sync HTTP functions run on
+        ``sync_pool`` (the runtime's pool, shared with sync activities as the Python worker
+        shares one; None: asyncio's default executor)."""
+        self._unix_socket = unix_socket
         self._index = index
         self._sync_pool = sync_pool
         self._client = client
@@ -138,7 +144,12 @@ class HttpFrontEnd:
 
     @property
     def base_url(self) -> str:
-        """``http://host:port``; a wildcard bind address is given as loopback."""
+        """``http://host:port``; a wildcard bind address is given as loopback; on a Unix
+        socket, ``UNIX_SOCKET_BASE_URL``."""
+        if self._unix_socket is not None:
+            if self._runner is None:
+                raise RuntimeError("the HTTP front end has not been started")
+            return UNIX_SOCKET_BASE_URL
         host = {"0.0.0.0": "127.0.0.1", "::": "::1", "": "127.0.0.1"}.get(  # noqa: S104
             self._host, self._host)
         shown = f"[{host}]" if ":" in host else host
@@ -170,15 +181,20 @@ class HttpFrontEnd:
                                shutdown_timeout=5.0)
         await runner.setup()
         try:
-            site = web.TCPSite(runner, self._host, self._requested_port)
-            await site.start()
-            self._port = int(runner.addresses[0][1])
+            if self._unix_socket is not None:
+                self._runner = runner  # base_url reads it
+                await web.UnixSite(runner, self._unix_socket).start()
+            else:
+                site = web.TCPSite(runner, self._host, self._requested_port)
+                await site.start()
+                self._port = int(runner.addresses[0][1])
             self._urls = DurableUrls(self.base_url, self._settings.hub_name,
                                      self._keys.system_key, self._rpc_secret)
             state.management = ManagementApi(self._client, self._urls)
             state.rpc_prefix = f"{RPC_PREFIX}{self._rpc_secret}{RPC_SUFFIX}/"
             state.binding_json = self._urls.binding_json()
         except BaseException:
+            self._runner = None
             await runner.cleanup()
             raise
         self._runner = runner

@@ -1,4 +1,5 @@
-"""Who may call what: every route x every key, and what the mobile app's answers never carry."""
+"""Who may call what: every management route x every key, and what the mobile app's answers
+never carry. The app routes' key table runs on the test kit (test_order_flow_on_the_test_kit.py)."""
 
 from __future__ import annotations
 
@@ -89,17 +90,6 @@ async def existing_order(host: LocalHost, api: HttpApi) -> InstanceRecord:
     record: InstanceRecord = await host.runtime.client.wait_for(
         EXISTING, at_stage("awaiting_approval"), WAIT_SECONDS)
     return record
-
-
-@pytest.mark.parametrize("route", list(APP_ROUTES))
-async def test_app_routes_check_keys_as_azure_does(host: LocalHost, api: HttpApi,
-                                                   route: str) -> None:
-    """Protection: the host's key check per auth level (anonymous routes; approve: function)."""
-    await existing_order(host, api)
-    method, path, body, authorised = APP_ROUTES[route]
-    level = "function" if route == "approve" else "anonymous"
-    actual = {cell: (await call(api, cell, method, path, body)).status for cell in CELLS}
-    assert actual == expected_table(level, authorised)
 
 
 @pytest.mark.parametrize("route", list(MANAGEMENT_ROUTES))

@@ -1,0 +1,13 @@
+"""The test kit: host any Python v2 durable app in a test, on virtual time.
+
+``DurableTestHost`` runs an app folder on the memory task hub and a virtual clock, without a
+network port, Azurite or FCM: the app's real HTTP functions, the SDK's real replay and
+client, stand-in activities by name, and waits that skip time to the next due timer.
+``pytest_plugin`` offers it as the ``durable_test_host`` fixture.
+"""
+
+from devhost.testing.errors import HostNotIdle, UnknownFunction
+from devhost.testing.host import DurableTestHost
+from devhost.testing.response import Response
+
+__all__ = ["DurableTestHost", "HostNotIdle", "Response", "UnknownFunction"]
