@@ -1,4 +1,5 @@
-"""``python -m devhost``: run an app locally (``run``) or only host it (``serve``).
+"""``python -m devhost``: run an app locally (``run``) or only host it (``serve``); export
+recorded histories and replay them against changed code (``export``, ``replay``).
 
 ``run`` is what ``make run`` calls: Azurite on disk, the FCM emulator, and the host, all
 stopped by Ctrl-C or SIGTERM. ``serve`` hosts the app on storage you name; the end-to-end
@@ -20,6 +21,7 @@ from pathlib import Path
 from devhost.app.settings import HostSettings, load_settings
 from devhost.clock import SystemClock
 from devhost.errors import HostError
+from devhost.history import commands as history_commands
 from devhost.host import LocalHost, TaskHubFactory
 from devhost.local.azurite import AzuriteProcess
 from devhost.local.banner import banner
@@ -63,6 +65,7 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--storage", help=f"'{MEMORY}' or a connection string "
                                          f"(default: the app's {STORAGE_SETTING})")
     serve.add_argument("--hub", help="task hub name (default: host.json's hubName)")
+    history_commands.add_commands(commands)  # export, replay
     return parser
 
 
@@ -151,6 +154,8 @@ async def _run(args: argparse.Namespace) -> None:
 def main(argv: list[str] | None = None) -> int:
     """Entry point; returns the process exit code."""
     args = _parser().parse_args(argv)
+    if args.command in history_commands.COMMANDS:
+        return history_commands.run_command(args)
     logging.basicConfig(level=args.log_level.upper(),
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     # Azure SDK request logging is noise at INFO.
