@@ -93,6 +93,12 @@ def write_flow(folder: Path, **parts: str) -> Path:
     return folder
 
 
+@pytest.fixture(autouse=True)
+def _no_bytecode_of_edited_apps(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Apps edited and imported again within a second: no stale bytecode may stand in."""
+    monkeypatch.setattr(sys, "dont_write_bytecode", True)
+
+
 @pytest.fixture
 def flow_dir(tmp_path: Path) -> Path:
     """The flow app as first deployed, in a folder of its own."""
