@@ -85,6 +85,8 @@ class _Walk:
         """The retry wrapper's step this scheduling event is, if it is one."""
         kind = event["EventType"]
         marked = event.get(RETRY_FOR) if kind == EventType.TIMER_CREATED else event.get(RETRY_OF)
+        if marked is None and not self.timers_due and not self.attempts_due:
+            return None  # no retry under way: every task is the code's own
         upcoming = self.upcoming()
         if marked is None and upcoming is not None and _same(event, upcoming):
             return None  # the code's own next call (it may repeat the retried one)

@@ -39,6 +39,8 @@ _REQUIRED: dict[EventType, dict[str, tuple[type, ...]]] = {
     EventType.EVENT_RAISED: {"Name": (str,)},
 }
 _BASE: dict[str, tuple[type, ...]] = {"EventId": (int,), "IsPlayed": (bool,), "Timestamp": (str,)}
+_FIELDS: dict[EventType, dict[str, tuple[type, ...]]] = {
+    kind: {**_BASE, **_REQUIRED.get(kind, {})} for kind in EventType}
 _TIMES = ("Timestamp", "FireAt")
 
 
@@ -150,7 +152,7 @@ def _event(value: Any, where: str) -> HistoryEvent:
         raise HistoryFormatError(f"{where}: EventType {kind!r} is not a Durable Task event "
                                  f"type number (0-{max(EventType)})")
     name = EventType(kind).name
-    for field, types in {**_BASE, **_REQUIRED.get(EventType(kind), {})}.items():
+    for field, types in _FIELDS[EventType(kind)].items():
         if field not in value:
             raise HistoryFormatError(f"{where}: {name} has no {field!r}")
         # bool is an int to Python; a number field must not be true/false.
