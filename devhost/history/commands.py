@@ -15,6 +15,8 @@ import sys
 from pathlib import Path
 from typing import Any, Final
 
+from azure.core.exceptions import AzureError
+
 from devhost.app.settings import load_settings
 from devhost.errors import HostError
 from devhost.history.export import export_storage
@@ -57,6 +59,9 @@ def run_command(args: argparse.Namespace) -> int:
         return _replay(args)
     except (HostError, ValueError) as error:  # HistoryFormatError, bad hub names
         print(f"error: {error}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except AzureError as error:  # a refused account key, a connection string gone wrong
+        print(f"error: storage refused: {error}", file=sys.stderr)
         return EXIT_BAD_INPUT
 
 

@@ -19,6 +19,7 @@ from azure.storage.blob.aio import ContainerClient
 
 from devhost.engine.protocol import EventType, HistoryEvent
 from devhost.history.dtfx_rows import (
+    UnreadableRow,
     blob_references,
     current_execution,
     escape_key,
@@ -80,8 +81,12 @@ class DurableTaskHub:
                     "PartitionKey eq @key", parameters={"key": key})]
             except ResourceNotFoundError:
                 return None
-        history = [event_from_row(row, await self._large_values(row))
-                   for row in current_execution(rows)]
+        try:
+            history = [event_from_row(row, await self._large_values(row))
+                       for row in current_execution(rows)]
+        except UnreadableRow as err:
+            raise UnreadableRow(f"{self.hub_name}History, instance {instance_id!r}: "
+                                f"{err}") from None
         if not history:
             return None
         start = next((e for e in history if e["EventType"] == EventType.EXECUTION_STARTED),
@@ -95,8 +100,13 @@ class DurableTaskHub:
         values = {}
         for column, blob in blob_references(row).items():
             with storage_errors(f"read large value {blob}"):
-                download = await self._blobs.download_blob(blob)
-                values[column] = gzip.decompress(await download.readall()).decode("utf-8")
+                try:
+                    download = await self._blobs.download_blob(blob)
+                    data = await download.readall()
+                except ResourceNotFoundError:
+                    raise UnreadableRow(f"row {row.get('RowKey')!r}: {column} is in blob "
+                                        f"{blob!r}, which is gone") from None
+            values[column] = gzip.decompress(data).decode("utf-8")
         return values
 
     async def _status(self, key: str) -> str | None:

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any, Final, cast
 
 from devhost.engine.protocol import EventType, HistoryEvent, parse_iso
+from devhost.history.describe import EVENT_NAMES
 from devhost.taskhub.base import RuntimeStatus
 
 __all__ = ["FORMAT", "HistoryFormatError", "InstanceHistory", "document", "read_document",
@@ -151,7 +152,7 @@ def _event(value: Any, where: str) -> HistoryEvent:
     if type(kind) is not int or kind not in EventType._value2member_map_:
         raise HistoryFormatError(f"{where}: EventType {kind!r} is not a Durable Task event "
                                  f"type number (0-{max(EventType)})")
-    name = EventType(kind).name
+    name = EVENT_NAMES[kind]
     for field, types in _FIELDS[EventType(kind)].items():
         if field not in value:
             raise HistoryFormatError(f"{where}: {name} has no {field!r}")

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from azure.storage.blob import ContainerClient
 
 from devhost.app.loader import load_app
 from devhost.cli import main
@@ -24,7 +25,7 @@ from devhost.engine.protocol import EventType, HistoryEvent
 from devhost.engine.runtime import DurableRuntime
 from devhost.errors import InstanceNotFound
 from devhost.history import InstanceHistory, export_hub, export_storage, read_file, replay
-from devhost.history.dtfx_rows import escape_key, unescape_key
+from devhost.history.dtfx_rows import UnreadableRow, escape_key, unescape_key
 from devhost.local.azurite import AzuriteProcess
 from devhost.taskhub.azure.hub import AzureStorageTaskHub
 from devhost.taskhub.base import RuntimeStatus
@@ -179,3 +180,18 @@ async def test_this_hosts_own_layout_exports_from_the_same_account(
     assert [(i.instance_id, i.runtime_status) for i in exported] == [
         ("hosted", RuntimeStatus.RUNNING.value)]
     assert replay(flow_dir, exported).ok
+
+
+@pytest.mark.azurite
+async def test_a_large_value_whose_blob_is_gone_is_named(
+        azurite: AzuriteProcess, hub_name: str, in_azure: list[HistoryEvent]) -> None:
+    """The export stops with the hub, the instance and the blob, rather than a history
+    missing a result."""
+    with ContainerClient.from_connection_string(
+            azurite.connection_string, f"{hub_name}-largemessages") as container:
+        names = [blob.name for blob in container.list_blobs()]
+        assert len(names) == 1 and names[0].startswith("flow^^1 in azure/history-")
+        container.delete_blob(names[0])
+    with pytest.raises(UnreadableRow, match=f"{hub_name}History, instance 'flow\\^1 in "
+                                            "azure'.*Result is in blob .* which is gone"):
+        await export_storage(azurite.connection_string, hub_name, [IN_AZURE])

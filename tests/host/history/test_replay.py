@@ -221,6 +221,6 @@ async def test_bad_input_replays_nothing(flow_dir: Path) -> None:
     broken = {**good, "history": [*good["history"][:3], {"EventType": 5, "EventId": -1,
                                                          "IsPlayed": False,
                                                          "Timestamp": "2024-01-01T00:00:00Z"}]}
-    with pytest.raises(HistoryFormatError, match=r"\[1\]\.history\[3\]: TASK_COMPLETED has "
+    with pytest.raises(HistoryFormatError, match=r"\[1\]\.history\[3\]: TaskCompleted has "
                                                  r"no 'TaskScheduledId'"):
         replay(flow_dir, [good, broken])
