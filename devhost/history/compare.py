@@ -2,12 +2,17 @@
 
 The SDK answers a replay of the whole history with every action the code yields, in the
 order it numbers them. Walking the history's scheduling events in order, each one must be
-the code's next action: the same kind, the same activity or sub-orchestration name, the
-same input (as JSON), a timer for the same moment. Steps the SDK's retry wrapper takes on
-its own (the timer after a failed attempt, the next attempt after it) are no action of the
-code; the engine marks them in its histories, and in a history Durable Task wrote they are
-recognised the way the SDK takes them: a timer after a failed attempt, then the same call
-again. Last, the ending must agree: completed, failed, continued as new, or still waiting.
+the code's next action: the same kind, the same activity or sub-orchestration name (ignoring
+case), the same input (as JSON), a timer for the same moment. Azure's own check
+(DurableTask.Core ``TaskOrchestrationContext.HandleTaskScheduledEvent`` and its siblings)
+fails an instance on a task the code no longer schedules, another kind or another name;
+this comparison is stricter on purpose: an instance whose code now passes another input, or
+waits for another moment, goes on with results recorded for a different call, silently.
+Steps the SDK's retry wrapper takes on its own (the timer after a failed attempt, the next
+attempt after it) are no action of the code; the engine marks them in its histories, and in
+a history Durable Task wrote they are recognised the way the SDK takes them: a timer after a
+failed attempt, then the same call again. Last, the ending must agree: completed, failed,
+continued as new, or still waiting.
 """
 
 from __future__ import annotations
@@ -100,7 +105,7 @@ class _Walk:
         for position, timer in enumerate(self.attempts_due):
             call = timer.action
             if (call is not None and (marked is None or int(marked) == timer.root)
-                    and call.name == event.get("Name")
+                    and _same_name(call.name, event.get("Name"))
                     and call.is_activity == (kind == EventType.TASK_SCHEDULED)):
                 del self.attempts_due[position]
                 return _Slot(event["EventId"], timer.root, timer.attempt + 1, call)
@@ -173,8 +178,13 @@ def _same(event: HistoryEvent, action: Schedulable) -> bool:
     else:
         wanted = action.is_sub_orchestration and (
             action.instance_id is None or action.instance_id == event.get("InstanceId"))
-    return (wanted and action.name == event.get("Name")
+    return (wanted and _same_name(action.name, event.get("Name"))
             and _same_json(action.input, event.get("Input")))
+
+
+def _same_name(left: str | None, right: str | None) -> bool:
+    """Function names as Azure matches them (StringComparison.OrdinalIgnoreCase)."""
+    return (left or "").casefold() == (right or "").casefold()
 
 
 def _same_json(left: str | None, right: str | None) -> bool:

@@ -224,3 +224,11 @@ async def test_bad_input_replays_nothing(flow_dir: Path) -> None:
     with pytest.raises(HistoryFormatError, match=r"\[1\]\.history\[3\]: TaskCompleted has "
                                                  r"no 'TaskScheduledId'"):
         replay(flow_dir, [good, broken])
+
+
+async def test_an_activity_renamed_only_in_case_is_the_same_call(flow_dir: Path) -> None:
+    """Function names match ignoring case, as DurableTask.Core compares them
+    (TaskOrchestrationContext.HandleTaskScheduledEvent, OrdinalIgnoreCase)."""
+    recorded = await record_flows(flow_dir)
+    write_flow(flow_dir, first=FIRST_STEPS.replace('"Step"', '"STEP"'))
+    assert replay(flow_dir, recorded).ok
