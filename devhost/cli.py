@@ -1,5 +1,4 @@
-"""``python -m devhost``: run an app locally (``run``) or only host it (``serve``); export
-recorded histories and replay them against changed code (``export``, ``replay``).
+"""``python -m devhost``: run an app locally (``run``) or only host it (``serve``).
 
 ``run`` is what ``make run`` calls: Azurite on disk, the FCM emulator, and the host, all
 stopped by Ctrl-C or SIGTERM. ``serve`` hosts the app on storage you name; the end-to-end
