@@ -48,12 +48,11 @@ def replay(app_dir: str | Path, exported: Any) -> ReplayReport:
     ``AppLoadError`` for an app that does not load, before replaying anything.
     """
     if isinstance(exported, InstanceHistory):
-        records = [exported]
-    elif isinstance(exported, list) and exported and all(
+        exported = [exported]
+    if isinstance(exported, list) and exported and all(
             isinstance(item, InstanceHistory) for item in exported):
-        records = list(exported)
-    else:
-        records = read_document(exported)
+        exported = [item.to_json() for item in exported]  # checked like any other input
+    records = read_document(exported)
     report = ReplayReport()
     with app_code(Path(app_dir)) as index:
         for record in records:
