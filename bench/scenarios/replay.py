@@ -30,9 +30,11 @@ from devhost.app.loader import FunctionIndex
 # Repeat each timing about this many events' worth (at least 3 times, at most 50).
 EVENTS_PER_SIZE = 20_000
 # The recorded history checked against the code beside the SDK's own replay of it: the
-# run's replay size nearest this many events, timed about 30,000 events' worth.
+# run's replay size nearest this many events, timed about 30,000 events' worth in a full
+# run (a third of that in a quick one).
 CHECK_EVENTS = 1000
 CHECK_EVENTS_TIMED = 30_000
+FULL_REPEATS = 3
 
 
 def _median(count: int, timing: Callable[[], float]) -> float:
@@ -73,7 +75,8 @@ def check_against_code(run: Run, index: FunctionIndex) -> None:
     """``devhost replay``'s check of a recorded ~1,000-event history, timed in turns with
     the SDK's own replay of it; the ratio is what the check costs over the SDK."""
     events = min(run.sizes.replay, key=lambda size: abs(size - CHECK_EVENTS))
-    times = side_by_side(index, events, max(5, min(50, CHECK_EVENTS_TIMED // events)))
+    timed = CHECK_EVENTS_TIMED * run.sizes.repeats // FULL_REPEATS
+    times = side_by_side(index, events, max(5, min(50, timed // events)))
     run.add(Figure("replay_check", f"replay check, {times.events} events: against the code",
                    NO_BACKEND, times.check * 1000, "ms"))
     run.add(Figure("replay_check_sdk", f"replay check, {times.events} events: SDK alone, "
