@@ -37,7 +37,7 @@ from devhost.history.compare import Difference, first_difference
 from devhost.history.format import InstanceHistory, read_document
 from devhost.history.report import Divergence, ReplayReport
 
-__all__ = ["app_code", "replay", "replay_instance"]
+__all__ = ["app_code", "fresh_imports", "replay", "replay_instance"]
 
 
 def replay(app_dir: str | Path, exported: Any) -> ReplayReport:
@@ -121,29 +121,39 @@ def _divergence(record: InstanceHistory, difference: Difference) -> Divergence:
                       record.history[difference.index], difference.holds, difference.does)
 
 
-def _from_folder(module: ModuleType, folder: str) -> bool:
-    """Whether ``module`` was imported from a file or package folder under ``folder``."""
+def _provided_by(module_name: str, module: ModuleType, folder: str) -> bool:
+    """Whether the app in ``folder`` (with a trailing separator) has ``module_name``'s
+    top-level name, or ``module`` came from a file under it."""
+    top = module_name.partition(".")[0]
+    if os.path.isfile(f"{folder}{top}.py") or os.path.isdir(f"{folder}{top}"):
+        return True
     paths = [getattr(module, "__file__", None), *(getattr(module, "__path__", None) or [])]
     return any(isinstance(path, str) and os.path.abspath(path).startswith(folder)
                for path in paths)
 
 
 @contextlib.contextmanager
-def app_code(app_dir: Path) -> Iterator[FunctionIndex]:
-    """The app in ``app_dir`` imported from its files as they are now; afterwards
-    ``sys.modules`` and ``sys.path`` are as before (modules imported earlier from that
-    folder, e.g. by a host still running it, are put back)."""
-    folder = app_dir.resolve()
-    prefix = str(folder) + os.sep
+def fresh_imports(app_dir: Path) -> Iterator[None]:
+    """Within the block, the app's own modules import from ``app_dir`` as it is now, even
+    where a module of the same name was imported before from elsewhere (another copy of
+    the app, its tests); afterwards ``sys.modules`` holds those earlier modules again."""
+    folder = str(app_dir.resolve()) + os.sep
     earlier = {name: module for name, module in list(sys.modules.items())
-               if _from_folder(module, prefix)}
+               if _provided_by(name, module, folder)}
     for name in earlier:
         del sys.modules[name]
     try:
-        with import_state_kept():
-            yield load_app(folder)
+        yield
     finally:
         for name, module in list(sys.modules.items()):
-            if _from_folder(module, prefix):
+            if _provided_by(name, module, folder):
                 del sys.modules[name]
         sys.modules.update(earlier)
+
+
+@contextlib.contextmanager
+def app_code(app_dir: Path) -> Iterator[FunctionIndex]:
+    """The app in ``app_dir`` imported from its files as they are now; afterwards
+    ``sys.modules`` and ``sys.path`` are as before (``fresh_imports``)."""
+    with fresh_imports(app_dir), import_state_kept():
+        yield load_app(app_dir.resolve())

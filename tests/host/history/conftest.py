@@ -8,7 +8,6 @@ forgets its modules afterwards, so the same folder can be changed and run again.
 from __future__ import annotations
 
 import contextlib
-import os
 import sys
 import textwrap
 from collections.abc import AsyncIterator, Iterator
@@ -19,6 +18,7 @@ import pytest
 from devhost.app.loader import import_state_kept, load_app
 from devhost.clock import VirtualClock
 from devhost.engine.runtime import DurableRuntime
+from devhost.history.replay import fresh_imports
 from devhost.taskhub.memory import MemoryTaskHub
 
 # The flow as first deployed: two steps, then wait for "Go" or 30 minutes, then a last step.
@@ -105,24 +105,12 @@ def flow_dir(tmp_path: Path) -> Path:
     return write_flow(tmp_path / "flow")
 
 
-def forget_modules_of(folder: Path) -> None:
-    """Drop every module imported from ``folder`` (its code may change on disk)."""
-    prefix = str(folder.resolve()) + os.sep
-    for name, module in list(sys.modules.items()):
-        origin = getattr(module, "__file__", None) or ""
-        if os.path.abspath(origin).startswith(prefix):
-            del sys.modules[name]
-
-
 @contextlib.contextmanager
 def app_loaded_fresh(folder: Path) -> Iterator[None]:
-    """Around a block that imports the app in ``folder``: fresh modules in, none left out."""
-    forget_modules_of(folder)
-    try:
-        with import_state_kept():
-            yield
-    finally:
-        forget_modules_of(folder)
+    """Around a block that imports the app in ``folder``: its modules fresh from the folder,
+    what was imported before under the same names put back afterwards."""
+    with fresh_imports(folder), import_state_kept():
+        yield
 
 
 @contextlib.asynccontextmanager
