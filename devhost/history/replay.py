@@ -19,10 +19,15 @@ import sys
 import warnings
 from collections.abc import Iterator, Mapping
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
-from devhost.app.loader import FunctionIndex, OrchestratorFunction, import_state_kept, load_app
+from devhost.app.loader import (
+    APP_MODULE,
+    FunctionIndex,
+    OrchestratorFunction,
+    import_state_kept,
+    load_app,
+)
 from devhost.engine.protocol import (
     HELD,
     SCHEDULING_EVENTS,
@@ -121,15 +126,18 @@ def _divergence(record: InstanceHistory, difference: Difference) -> Divergence:
                       record.history[difference.index], difference.holds, difference.does)
 
 
-def _provided_by(module_name: str, module: ModuleType, folder: str) -> bool:
-    """Whether the app in ``folder`` (with a trailing separator) has ``module_name``'s
-    top-level name, or ``module`` came from a file under it."""
+# The host's own package: an app never imports it, and the host keeps running on it.
+_HOST_PACKAGE = __name__.partition(".")[0]
+
+
+def _provided_by(module_name: str, folder: str) -> bool:
+    """Whether the app in ``folder`` (with a trailing separator) provides ``module_name``:
+    its top-level name is a module or package of the folder (the host's own excepted)."""
     top = module_name.partition(".")[0]
-    if os.path.isfile(f"{folder}{top}.py") or os.path.isdir(f"{folder}{top}"):
-        return True
-    paths = [getattr(module, "__file__", None), *(getattr(module, "__path__", None) or [])]
-    return any(isinstance(path, str) and os.path.abspath(path).startswith(folder)
-               for path in paths)
+    if top == _HOST_PACKAGE:
+        return False
+    return (top == APP_MODULE or os.path.isfile(f"{folder}{top}.py")
+            or os.path.isdir(f"{folder}{top}"))
 
 
 @contextlib.contextmanager
@@ -139,15 +147,14 @@ def fresh_imports(app_dir: Path) -> Iterator[None]:
     the app, its tests); afterwards ``sys.modules`` holds those earlier modules again."""
     folder = str(app_dir.resolve()) + os.sep
     earlier = {name: module for name, module in list(sys.modules.items())
-               if _provided_by(name, module, folder)}
+               if _provided_by(name, folder)}
     for name in earlier:
         del sys.modules[name]
     try:
         yield
     finally:
-        for name, module in list(sys.modules.items()):
-            if _provided_by(name, module, folder):
-                del sys.modules[name]
+        for name in [name for name in sys.modules if _provided_by(name, folder)]:
+            del sys.modules[name]
         sys.modules.update(earlier)
 
 
