@@ -60,6 +60,9 @@ def run_command(args: argparse.Namespace) -> int:
     except (HostError, ValueError) as error:  # HistoryFormatError, bad hub names
         print(f"error: {error}", file=sys.stderr)
         return EXIT_BAD_INPUT
+    except OSError as error:  # the output file cannot be written
+        print(f"error: {error}", file=sys.stderr)
+        return EXIT_BAD_INPUT
     except AzureError as error:  # a refused account key, a connection string gone wrong
         print(f"error: storage refused: {error}", file=sys.stderr)
         return EXIT_BAD_INPUT

@@ -134,6 +134,9 @@ def _record(value: Any, where: str) -> InstanceHistory:
     if not isinstance(history, list):
         raise HistoryFormatError(f"{where}.history: must be a list of history events")
     events = [_event(item, f"{where}.history[{n}]") for n, item in enumerate(history)]
+    if not events or events[0]["EventType"] != EventType.ORCHESTRATOR_STARTED:
+        raise HistoryFormatError(f"{where}.history: must open with an OrchestratorStarted "
+                                 "event, as every episode does")
     starts = [e for e in events if e["EventType"] == EventType.EXECUTION_STARTED]
     if len(starts) != 1:
         raise HistoryFormatError(f"{where}.history: must hold exactly one ExecutionStarted "

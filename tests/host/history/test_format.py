@@ -82,6 +82,7 @@ def test_a_written_file_reads_back(tmp_path: Path) -> None:
     (record(history={}), "history: must be a list"),
     (record(name="Other"), "name 'Other' differs from the history's orchestrator 'Flow'"),
     (record(history=[event(12), event(13)]), "exactly one ExecutionStarted event, holds 0"),
+    (record(history=record()["history"][1:]), "must open with an OrchestratorStarted event"),
     (with_event(2, EventType=99), "EventType 99 is not a Durable Task event type"),
     (with_event(2, EventType=True), "EventType True is not"),
     (with_event(2, Name=None), "history\\[2\\]: TaskScheduled has no 'Name'"),

@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from devhost.cli import main
 from devhost.engine.protocol import RETRY_FOR, RETRY_OF, RETRY_POLICY, EventType
 from devhost.history import HistoryFormatError, InstanceHistory, export_hub, replay
 from devhost.history.describe import EVENT_NAMES
@@ -232,3 +233,37 @@ async def test_an_activity_renamed_only_in_case_is_the_same_call(flow_dir: Path)
     recorded = await record_flows(flow_dir)
     write_flow(flow_dir, first=FIRST_STEPS.replace('"Step"', '"STEP"'))
     assert replay(flow_dir, recorded).ok
+
+
+def test_the_replay_command_on_files(flow_dir: Path, tmp_path: Path,
+                                     capsys: pytest.CaptureFixture[str]) -> None:
+    """Exit 0 for an empty export, 2 for a missing file, a file that is no export, or an
+    app folder without an app (nothing is replayed then), 1 with the report."""
+    empty = tmp_path / "empty.json"
+    empty.write_text(json.dumps({"format": "devhost.history/1", "instances": []}))
+    assert main(["replay", "--app", str(flow_dir), str(empty)]) == 0
+    assert "nothing replayed" in capsys.readouterr().out
+    assert main(["replay", "--app", str(flow_dir), str(tmp_path / "none.json")]) == 2
+    assert "none.json: cannot read it" in capsys.readouterr().err
+    (tmp_path / "list.json").write_text("[1]")
+    assert main(["replay", "--app", str(flow_dir), str(tmp_path / "list.json")]) == 2
+    assert "an instance record must be an object" in capsys.readouterr().err
+    record = {"instanceId": "one", "name": "Flow", "version": "", "runtimeStatus": "Running",
+              "history": [{"EventType": 0, "EventId": -1, "IsPlayed": False,
+                           "Timestamp": "2024-01-01T00:00:00Z", "Name": "Flow",
+                           "Version": "", "Input": None}]}
+    (tmp_path / "one.json").write_text(json.dumps(record))
+    assert main(["replay", "--app", str(flow_dir), str(tmp_path / "one.json")]) == 2
+    assert "must open with an OrchestratorStarted" in capsys.readouterr().err
+    opened = {"EventType": 12, "EventId": -1, "IsPlayed": False,
+              "Timestamp": "2024-01-01T00:00:00Z"}
+    record["history"] = [opened, *record["history"], {**opened, "EventType": 13}]
+    (tmp_path / "one.json").write_text(json.dumps(record))
+    assert main(["replay", "--app", str(tmp_path / "no-app"), str(tmp_path / "one.json")]) == 2
+    assert "no function_app.py" in capsys.readouterr().err
+    # A first episode that scheduled nothing, where the code now calls its first step.
+    assert main(["replay", "--app", str(flow_dir), str(tmp_path / "one.json")]) == 1
+    printed = capsys.readouterr().out
+    assert "one (Flow): differs at history event 2" in printed
+    assert "history holds: nothing more scheduled" in printed
+    assert "code now:      calls activity 'Step' with input \"a\"" in printed
