@@ -20,6 +20,7 @@ from pathlib import Path
 from devhost.app.settings import HostSettings, load_settings
 from devhost.clock import SystemClock
 from devhost.errors import HostError
+from devhost.history import commands as history_commands
 from devhost.host import LocalHost, TaskHubFactory
 from devhost.lint.command import COMMAND as LINT_COMMAND
 from devhost.lint.command import add_lint_command, run_lint
@@ -66,6 +67,7 @@ def _parser() -> argparse.ArgumentParser:
                                          f"(default: the app's {STORAGE_SETTING})")
     serve.add_argument("--hub", help="task hub name (default: host.json's hubName)")
     add_lint_command(commands)
+    history_commands.add_commands(commands)  # export, replay
     return parser
 
 
@@ -156,6 +158,8 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if args.command == LINT_COMMAND:
         return run_lint(args)
+    if args.command in history_commands.COMMANDS:
+        return history_commands.run_command(args)
     logging.basicConfig(level=args.log_level.upper(),
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     # Azure SDK request logging is noise at INFO.
