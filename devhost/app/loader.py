@@ -27,6 +27,12 @@ import azure.functions as func
 
 from devhost.errors import AppLoadError
 from devhost.http.routes import RouteTemplate, RouteTemplateError
+from devhost.triggers.functions import (
+    QUEUE_TRIGGER,
+    TIMER_TRIGGER,
+    TriggerFunction,
+    index_trigger,
+)
 
 __all__ = ["ALL_METHODS", "ActivityFunction", "FunctionIndex", "HttpFunction",
            "OrchestratorFunction", "load_app"]
@@ -95,6 +101,8 @@ class FunctionIndex:
     http: tuple[HttpFunction, ...]
     orchestrators: Mapping[str, OrchestratorFunction]
     activities: Mapping[str, ActivityFunction]
+    # Timer and queue functions (devhost.triggers).
+    triggers: tuple[TriggerFunction, ...] = ()
 
 
 def _refuse(function: str, problem: str) -> AppLoadError:
@@ -161,11 +169,31 @@ def _import_app(app_dir: Path) -> ModuleType:
     _loaded_app_dirs.add(app_dir)
     try:
         return importlib.import_module(APP_MODULE)
+    except ModuleNotFoundError as err:
+        raise AppLoadError(_missing_module(app_dir, err)) from err
     except (Exception, SystemExit) as err:
         lines = "".join(traceback.format_exception(err)).rstrip().splitlines()
         tail = "\n".join(lines[-TRACEBACK_TAIL_LINES:])
         raise AppLoadError(
             f"importing {app_dir / (APP_MODULE + '.py')} failed: {err!r}\n{tail}") from err
+
+
+def _missing_module(app_dir: Path, err: ModuleNotFoundError) -> str:
+    """What to do about a module the app imports but nobody installed."""
+    missing = (err.name or str(err)).partition(".")[0]
+    where = next((f"{frame.filename}:{frame.lineno}"
+                  for frame in reversed(traceback.extract_tb(err.__traceback__))
+                  if _inside(frame.filename, app_dir)), str(app_dir / f"{APP_MODULE}.py"))
+    requirements = app_dir / "requirements.txt"
+    listed = requirements.is_file() and missing.lower().replace("_", "-") in (
+        requirements.read_text(encoding="utf-8", errors="replace").lower().replace("_", "-"))
+    fix = (f"it is listed in {requirements.name}: start the app with `make run APP={app_dir}` "
+           "(it installs the app's requirements), or check that the package provides it"
+           if listed else
+           f"add the package that provides it to {requirements} (`make run` installs the "
+           f"app's requirements), or install it: .venv/bin/pip install {missing}")
+    return f"importing {APP_MODULE} failed: {where} imports module {missing!r}, which is " \
+           f"not installed; {fix}"
 
 
 def _find_register(module: ModuleType) -> func.FunctionRegister:
@@ -223,7 +251,8 @@ def _http_function(name: str, trigger: Any, others: list[Any],
                                 "return the func.HttpResponse instead ($return)")
         else:
             raise _refuse(name, f"binding {binding.name!r} of type {binding.type!r} is not "
-                                "supported (only durableClient and the http $return)")
+                                "supported on an httpTrigger (supported: durableClient and the "
+                                "http $return)")
     methods = tuple(dict.fromkeys(_enum_text(m).upper() for m in (trigger.methods or ())))
     for method in methods:
         if method not in ALL_METHODS:
@@ -254,7 +283,7 @@ def _no_other_bindings(name: str, trigger_type: str, others: list[Any]) -> None:
     """Orchestrators and activities here take their trigger and nothing else."""
     for binding in others:
         raise _refuse(name, f"binding {binding.name!r} of type {binding.type!r} on an "
-                            f"{trigger_type} is not supported")
+                            f"{trigger_type} is not supported (it takes no other bindings)")
 
 
 def _check_route_conflicts(functions: list[HttpFunction]) -> None:
@@ -274,6 +303,7 @@ def _index(app_dir: Path, functions: list[Any]) -> FunctionIndex:
     http: list[HttpFunction] = []
     orchestrators: dict[str, OrchestratorFunction] = {}
     activities: dict[str, ActivityFunction] = {}
+    triggers: list[TriggerFunction] = []
     for function in functions:
         name = function.get_function_name()
         trigger = function.get_trigger()
@@ -300,14 +330,19 @@ def _index(app_dir: Path, functions: list[Any]) -> FunctionIndex:
                 raise _refuse(name, f"activity name {activity!r} is already used")
             activities[activity] = ActivityFunction(
                 activity, user_func, trigger.name, inspect.iscoroutinefunction(user_func))
+        elif kind in (TIMER_TRIGGER, QUEUE_TRIGGER):
+            indexed = index_trigger(name, trigger, others, user_func)
+            _check_parameters(name, user_func, indexed.bound_params)
+            triggers.append(indexed)
         elif kind == ENTITY_TRIGGER:
             raise _refuse(name, "entityTrigger: durable entities are not supported yet")
         else:
             raise _refuse(name, f"trigger type {kind!r} is not supported (supported: "
-                                f"{HTTP_TRIGGER}, {ORCHESTRATION_TRIGGER}, {ACTIVITY_TRIGGER})")
+                                f"{HTTP_TRIGGER}, {ORCHESTRATION_TRIGGER}, {ACTIVITY_TRIGGER}, "
+                                f"{TIMER_TRIGGER}, {QUEUE_TRIGGER})")
     _check_route_conflicts(http)
     return FunctionIndex(app_dir, tuple(http), MappingProxyType(orchestrators),
-                         MappingProxyType(activities))
+                         MappingProxyType(activities), triggers=tuple(triggers))
 
 
 def load_app(app_dir: Path) -> FunctionIndex:
