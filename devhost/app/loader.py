@@ -25,6 +25,7 @@ from typing import Any
 
 import azure.functions as func
 
+from devhost.app.requirements import add_app_packages
 from devhost.errors import AppLoadError
 from devhost.http.routes import RouteTemplate, RouteTemplateError
 from devhost.triggers.functions import (
@@ -163,6 +164,8 @@ def _import_app(app_dir: Path) -> ModuleType:
     while folder in sys.path:
         sys.path.remove(folder)
     sys.path.insert(0, folder)
+    # The app's own requirements come after the host's site-packages (app.requirements).
+    add_app_packages()
     # Folders written after the import system cached their parents' listings (tests do
     # this) are otherwise invisible.
     importlib.invalidate_caches()

@@ -17,13 +17,16 @@ import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
-__all__ = ["CronSchedule", "IntervalSchedule", "Schedule", "ScheduleError", "parse_schedule"]
+__all__ = ["NEVER_FIRES", "CronSchedule", "IntervalSchedule", "Schedule", "ScheduleError",
+           "parse_schedule"]
 
 _MONTHS = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")
 _DAYS = ("sun", "mon", "tue", "wed", "thu", "fri", "sat")
 # How far ahead an occurrence is looked for before a schedule counts as never firing
-# (``0 0 0 30 2 *``: February 30th).
+# (``0 0 0 30 2 *``: February 30th). NCrontab then answers its end date, and the timer
+# extension waits for it: such a timer is accepted and never fires.
 _SEARCH_YEARS = 8
+NEVER_FIRES = datetime.max.replace(tzinfo=timezone.utc)
 _TIMESPAN = re.compile(r"(?:(\d+)\.)?(\d+):(\d+)(?::(\d+)(?:\.(\d{1,7}))?)?")
 
 
@@ -129,7 +132,7 @@ class CronSchedule(Schedule):
                 and (moment.weekday() + 1) % 7 in self.weekdays)
 
     def next_after(self, moment: datetime) -> datetime:
-        """The first matching second after ``moment``; ``ScheduleError`` if none comes."""
+        """The first matching second after ``moment``; ``NEVER_FIRES`` if none comes."""
         start = moment.astimezone(timezone.utc).replace(microsecond=0) + timedelta(seconds=1)
         day = start.replace(hour=0, minute=0, second=0)
         limit = day + timedelta(days=366 * _SEARCH_YEARS)
@@ -139,7 +142,7 @@ class CronSchedule(Schedule):
                 if found is not None:
                     return found
             day += timedelta(days=1)
-        raise ScheduleError(f"schedule {self.expression!r} never fires")
+        return NEVER_FIRES
 
     def _first_time_on(self, day: datetime, earliest: datetime) -> datetime | None:
         """The first matching time on ``day`` at or after ``earliest``."""
@@ -184,6 +187,8 @@ class IntervalSchedule(Schedule):
 
     def next_after(self, moment: datetime) -> datetime:
         """``moment`` plus the interval."""
+        if moment >= NEVER_FIRES - self.interval:
+            return NEVER_FIRES
         return moment + self.interval
 
 

@@ -28,7 +28,7 @@ from devhost.errors import HostError
 from devhost.triggers.functions import TimerFunction
 from devhost.triggers.invocation import Invocation, timer_trigger_value
 from devhost.triggers.schedule_status import NEVER, ScheduleStatus, StatusStore
-from devhost.triggers.schedules import Schedule
+from devhost.triggers.schedules import NEVER_FIRES, Schedule
 
 __all__ = ["TimerRunner", "monitor_default", "past_due_status"]
 
@@ -41,7 +41,7 @@ MONITOR_MIN_INTERVAL = timedelta(minutes=1)
 def monitor_default(schedule: Schedule, now: datetime) -> bool:
     """Whether Azure monitors this schedule when ``use_monitor`` is not given."""
     first = schedule.next_after(now)
-    return schedule.next_after(first) - first >= MONITOR_MIN_INTERVAL
+    return first == NEVER_FIRES or schedule.next_after(first) - first >= MONITOR_MIN_INTERVAL
 
 
 def past_due_status(schedule: Schedule, now: datetime,
@@ -103,6 +103,10 @@ class TimerRunner:
         catch_up = isinstance(self.clock, VirtualClock)
         while not self._stop.is_set():
             due = self.status.next
+            if due == NEVER_FIRES:
+                log.warning("timer %s: its schedule never fires", self.function.name)
+                await self._stop.wait()
+                return
             await self.clock.sleep_until(due, self._stop)
             if self._stop.is_set():
                 return

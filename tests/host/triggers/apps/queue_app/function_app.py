@@ -18,6 +18,7 @@ app = df.DFApp(http_auth_level=func.AuthLevel.ANONYMOUS)
 @app.durable_client_input(client_name="client")
 async def on_job(msg: func.QueueMessage, done: func.Out[str],
                  client: df.DurableOrchestrationClient) -> None:
+    """Start one ``job`` per message (or fail, as the body asks) and queue a reply."""
     body = msg.get_body().decode("utf-8")
     if body == "fail":
         raise ValueError("this message always fails")
@@ -36,4 +37,5 @@ async def on_job(msg: func.QueueMessage, done: func.Out[str],
 
 @app.orchestration_trigger(context_name="context")
 def job(context: df.DurableOrchestrationContext) -> object:
+    """Return what the queue function saw."""
     return context.get_input()

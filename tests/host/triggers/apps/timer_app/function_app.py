@@ -19,15 +19,18 @@ def _seen(source: str, timer: func.TimerRequest) -> dict[str, object]:
 @app.timer_trigger(arg_name="timer", schedule="%TICK_SCHEDULE%", use_monitor=True)
 @app.durable_client_input(client_name="client")
 async def tick(timer: func.TimerRequest, client: df.DurableOrchestrationClient) -> None:
+    """Record a scheduled run."""
     await client.start_new("record_tick", None, _seen("tick", timer))
 
 
 @app.timer_trigger(arg_name="timer", schedule="0 0 0 1 1 *", run_on_startup=True)
 @app.durable_client_input(client_name="client")
 async def wake_up(timer: func.TimerRequest, client: df.DurableOrchestrationClient) -> None:
+    """Record the run on startup."""
     await client.start_new("record_tick", None, _seen("startup", timer))
 
 
 @app.orchestration_trigger(context_name="context")
 def record_tick(context: df.DurableOrchestrationContext) -> object:
+    """Return what the timer function saw."""
     return context.get_input()

@@ -1,0 +1,131 @@
+"""Queue triggers and the queue output binding on the memory hub, on its virtual clock.
+
+Completion follows ``QueueProcessor.CompleteProcessingMessageAsync`` (azure-webjobs-sdk):
+success deletes, a failure at ``DequeueCount >= MaxDequeueCount`` moves the message to
+``{queue}-poison``, any other failure releases it for ``visibilityTimeout``. The app's
+host.json sets ``maxDequeueCount`` 3 and ``visibilityTimeout`` 2 s.
+"""
+
+from __future__ import annotations
+
+import base64
+from datetime import datetime, timedelta
+
+from devhost.clock import VirtualClock
+from devhost.taskhub.memory import MemoryTaskHub
+from devhost.triggers.queues import MemoryQueues, memory_queues
+from tests.host.triggers.conftest import (
+    QUEUE_APP,
+    LocalStarter,
+    inputs_of,
+    settle,
+    wait_for_inputs,
+)
+
+SETTINGS = {"JOBS_QUEUE": "jobs", "JOBS_HUB": "jobs"}
+
+
+def b64(text: str) -> str:
+    """``text`` as the base64 message content the queue holds."""
+    return base64.b64encode(text.encode()).decode()
+
+
+def unb64(contents: list[str]) -> list[str]:
+    """Message contents back to text."""
+    return [base64.b64decode(c).decode() for c in contents]
+
+
+async def hosted(start_local: LocalStarter, **settings: str) -> tuple[MemoryTaskHub,
+                                                                     MemoryQueues]:
+    """The queue app on a memory hub of its own, and that hub's queues."""
+    clock = VirtualClock()
+    hub = MemoryTaskHub(clock)
+    await start_local(QUEUE_APP, hub, **{**SETTINGS, **settings})
+    return hub, memory_queues(hub, clock)
+
+
+async def test_each_message_starts_an_orchestration_with_its_details(
+        start_local: LocalStarter) -> None:
+    """``func.QueueMessage`` carries id, body, dequeue count, insertion and expiration
+    times and pop receipt; the output binding queues a reply; the message is deleted."""
+    hub, queues = await hosted(start_local)
+    now = hub.clock.now()
+    await queues.send("jobs", b64("hello"))
+    (started,) = await wait_for_inputs(hub, "job", 1)
+    assert started["body"] == "hello"
+    assert started["dequeue_count"] == 1
+    assert started["id"] and started["pop_receipt"]
+    assert datetime.fromisoformat(started["insertion_time"]) == now
+    assert datetime.fromisoformat(started["expiration_time"]) == now + timedelta(days=7)
+    await settle()
+    assert queues.messages("jobs") == []
+    (instance,) = await hub.query_instances()
+    assert unb64(queues.messages("jobs-done")) == [f"started {instance.instance_id}"]
+
+
+async def test_a_failed_message_is_retried_after_the_visibility_timeout(
+        start_local: LocalStarter) -> None:
+    """A failure leaves the message for its retry, hidden for ``visibilityTimeout`` (2 s
+    of the virtual clock); the retry sees dequeue count 2."""
+    hub, queues = await hosted(start_local)
+    await queues.send("jobs", b64("flaky:2"))
+    await settle(0.5)
+    assert await inputs_of(hub, "job") == []
+    assert len(queues.messages("jobs")) == 1  # kept for the retry, not lost
+    await hub.clock.advance(timedelta(seconds=1))  # type: ignore[attr-defined]
+    await settle()
+    assert await inputs_of(hub, "job") == []
+    await hub.clock.advance(timedelta(seconds=1))  # type: ignore[attr-defined]
+    (started,) = await wait_for_inputs(hub, "job", 1)
+    assert started["dequeue_count"] == 2
+
+
+async def test_after_max_dequeue_count_failures_the_message_is_poisoned(
+        start_local: LocalStarter) -> None:
+    """The third failure (``maxDequeueCount`` 3) moves the message, unchanged, to
+    ``jobs-poison``; no output is written for a failed run."""
+    hub, queues = await hosted(start_local)
+    await queues.send("jobs", b64("fail"))
+    for _ in range(2):
+        await settle()
+        await hub.clock.advance(timedelta(seconds=2))  # type: ignore[attr-defined]
+    await settle(0.5)
+    assert unb64(queues.messages("jobs-poison")) == ["fail"]
+    assert queues.messages("jobs") == []
+    assert queues.messages("jobs-done") == []
+    assert await inputs_of(hub, "job") == []
+
+
+async def test_a_message_that_is_not_base64_is_poisoned_unprocessed(
+        start_local: LocalStarter) -> None:
+    """With ``messageEncoding`` base64 (the default) undecodable text cannot be processed."""
+    hub, queues = await hosted(start_local)
+    await queues.send("jobs", "plain text, not base64!")
+    await settle(0.5)
+    assert queues.messages("jobs-poison") == ["plain text, not base64!"]
+    assert await inputs_of(hub, "job") == []
+
+
+async def test_message_encoding_none_reads_and_writes_plain_text(
+        start_local: LocalStarter) -> None:
+    """``messageEncoding: none`` (here as its app setting override) takes text as it is."""
+    hub, queues = await hosted(
+        start_local, AzureFunctionsJobHost__extensions__queues__messageEncoding="none")
+    await queues.send("jobs", "as is")
+    (started,) = await wait_for_inputs(hub, "job", 1)
+    assert started["body"] == "as is"
+    await settle()
+    assert queues.messages("jobs-done")[0].startswith("started ")
+
+
+async def test_many_messages_each_start_one_orchestration(start_local: LocalStarter) -> None:
+    """Forty messages, batches of 8: every one processed once."""
+    hub, queues = await hosted(start_local)
+    bodies = [f"job-{n}" for n in range(40)]
+    for body in bodies:
+        await queues.send("jobs", b64(body))
+    started = await wait_for_inputs(hub, "job", 40)
+    assert sorted(s["body"] for s in started) == sorted(bodies)
+    await settle()
+    assert len(await inputs_of(hub, "job")) == 40
+    assert len(queues.messages("jobs-done")) == 40
