@@ -4,7 +4,12 @@
 ``fail`` always raises; ``flaky:N`` raises until the message's dequeue count reaches N;
 any other body starts ``job`` with what its ``func.QueueMessage`` said and writes
 ``started <instance id>`` to ``{JOBS_QUEUE}-done`` through the queue output binding.
+``JOBS_DELAY_SECONDS`` (default 0) makes each message take that long, so that messages are
+still in flight when a test kills the host.
 """
+
+import asyncio
+import os
 
 import azure.durable_functions as df
 import azure.functions as func
@@ -24,6 +29,7 @@ async def on_job(msg: func.QueueMessage, done: func.Out[str],
         raise ValueError("this message always fails")
     if body.startswith("flaky:") and msg.dequeue_count < int(body.partition(":")[2]):
         raise ValueError(f"failing on attempt {msg.dequeue_count}")
+    await asyncio.sleep(float(os.environ.get("JOBS_DELAY_SECONDS", "0")))
     instance_id = await client.start_new("job", None, {
         "body": body,
         "id": msg.id,
