@@ -18,6 +18,7 @@ import re
 from collections.abc import Callable, Sequence
 
 from devhost.errors import AppLoadError
+from devhost.local.storage_setting import is_development_storage
 from devhost.taskhub.azure.connection import loopback_only, resolve_connection_string
 from devhost.taskhub.azure.hub import AzureStorageTaskHub
 from devhost.taskhub.base import TaskHub
@@ -103,19 +104,19 @@ class TriggerService:
     def _queue_service(self, function: str, connection: str) -> QueueService:
         """The queues of the account ``connection`` names (one service per account)."""
         hub = self._hub
-        if not isinstance(hub, AzureStorageTaskHub):
-            return self._services.setdefault("", memory_queues(hub, hub.clock))
-        if connection == DEFAULT_CONNECTION:
-            account = hub.connection_string
-        else:
+        value = None
+        if connection != DEFAULT_CONNECTION:
+            # As in Azure, the setting may also carry the AzureWebJobs prefix.
             value = self._setting(connection) or self._setting(f"AzureWebJobs{connection}")
             if not value:
                 raise AppLoadError(f"function {function!r}: connection {connection!r} names an "
                                    "app setting that is not set")
+        if not isinstance(hub, AzureStorageTaskHub):
+            return self._services.setdefault("", memory_queues(hub, hub.clock))
+        account = hub.connection_string
+        if value is not None and not (is_development_storage(value)
+                                      and loopback_only(hub.connection_string)):
             account = resolve_connection_string(value)
-            if value.replace(" ", "").lower().startswith("usedevelopmentstorage=true") and \
-                    loopback_only(hub.connection_string):
-                account = hub.connection_string
         found = self._services.get(account)
         if found is None:
             found = self._services[account] = AzureQueues(account)

@@ -50,8 +50,7 @@ async def inputs_of(hub: TaskHub, orchestrator: str) -> list[dict[str, Any]]:
     """The inputs of every instance of ``orchestrator`` on the hub, oldest first."""
     records = sorted((r for r in await hub.query_instances() if r.name == orchestrator),
                      key=lambda r: r.created_at)
-    return [json.loads(json.loads(r.input)) if r.input and r.input.startswith('"')
-            else json.loads(r.input or "null") for r in records]
+    return [json.loads(r.input or "null") for r in records]
 
 
 async def wait_for_inputs(hub: TaskHub, orchestrator: str, count: int,
