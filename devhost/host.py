@@ -117,13 +117,17 @@ class LocalHost:
         """Start the app's timer and queue functions (they call the durable client over
         HTTP, so they start after the front end)."""
         assert self.index is not None and self.settings is not None
-        if not self.index.triggers:
+        with_outputs = [function for function in self.index.http if function.outputs]
+        if not self.index.triggers and not with_outputs:
             return
         settings = self.settings
         triggers = TriggerService(
             self.index.triggers, runtime.hub, settings.get,
             load_queues_options(self.app_dir, settings.get), frontend.client_binding_json())
         self.triggers = triggers
+        for function in with_outputs:
+            frontend.output_writers[function.name] = triggers.writer(function.name,
+                                                                     function.outputs)
         await triggers.start()
 
     async def stop(self) -> None:

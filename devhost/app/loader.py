@@ -29,10 +29,13 @@ from devhost.app.requirements import add_app_packages
 from devhost.errors import AppLoadError
 from devhost.http.routes import RouteTemplate, RouteTemplateError
 from devhost.triggers.functions import (
+    QUEUE_OUTPUT,
     QUEUE_TRIGGER,
     TIMER_TRIGGER,
+    QueueOutput,
     TriggerFunction,
     index_trigger,
+    queue_outputs,
 )
 
 __all__ = ["ALL_METHODS", "ActivityFunction", "FunctionIndex", "HttpFunction",
@@ -74,6 +77,8 @@ class HttpFunction:
     request_param: str
     client_param: str | None
     is_async: bool
+    # Queue output bindings, each a func.Out parameter (devhost.triggers).
+    outputs: tuple[QueueOutput, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -242,8 +247,11 @@ def _http_function(name: str, trigger: Any, others: list[Any],
                    user_func: Callable[..., Any]) -> HttpFunction:
     """Index an HTTP function: route, methods, auth level, request and client params."""
     client_param = None
+    queue_bindings = []
     for binding in others:
-        if binding.type == DURABLE_CLIENT:
+        if binding.type == QUEUE_OUTPUT and binding.name != RETURN_BINDING:
+            queue_bindings.append(binding)
+        elif binding.type == DURABLE_CLIENT:
             if client_param is not None:
                 raise _refuse(name, "has more than one durableClient binding")
             client_param = binding.name
@@ -254,8 +262,8 @@ def _http_function(name: str, trigger: Any, others: list[Any],
                                 "return the func.HttpResponse instead ($return)")
         else:
             raise _refuse(name, f"binding {binding.name!r} of type {binding.type!r} is not "
-                                "supported on an httpTrigger (supported: durableClient and the "
-                                "http $return)")
+                                "supported on an httpTrigger (supported: durableClient, the "
+                                "http $return and queue outputs through func.Out parameters)")
     methods = tuple(dict.fromkeys(_enum_text(m).upper() for m in (trigger.methods or ())))
     for method in methods:
         if method not in ALL_METHODS:
@@ -268,7 +276,9 @@ def _http_function(name: str, trigger: Any, others: list[Any],
         RouteTemplate.parse(route)
     except RouteTemplateError as err:
         raise _refuse(name, f"httpTrigger {err}") from err
-    bound = {trigger.name} | ({client_param} if client_param else set())
+    outputs = queue_outputs(name, queue_bindings, user_func, lambda _binding: False)
+    bound = ({trigger.name} | ({client_param} if client_param else set())
+             | {output.param for output in outputs})
     _check_parameters(name, user_func, bound)
     return HttpFunction(
         name=name,
@@ -279,6 +289,7 @@ def _http_function(name: str, trigger: Any, others: list[Any],
         request_param=trigger.name,
         client_param=client_param,
         is_async=inspect.iscoroutinefunction(user_func),
+        outputs=outputs,
     )
 
 

@@ -29,7 +29,7 @@ from devhost.triggers.functions import (
     TimerFunction,
     TriggerFunction,
 )
-from devhost.triggers.invocation import Invocation
+from devhost.triggers.invocation import Invocation, OutputWriter
 from devhost.triggers.options import QueuesOptions
 from devhost.triggers.queue_listener import STOP_GRACE_SECONDS, QueueListener, encode_content
 from devhost.triggers.queues import AzureQueues, QueueService, memory_queues
@@ -122,10 +122,11 @@ class TriggerService:
             found = self._services[account] = AzureQueues(account)
         return found
 
-    def _invocation(self, function: TriggerFunction) -> Invocation:
-        targets = {output: (self._queue_name(function.name, output.queue_name),
-                            self._queue_service(function.name, output.connection))
-                   for output in function.outputs}
+    def writer(self, function: str, outputs: Sequence[QueueOutput]) -> OutputWriter:
+        """What writes a function's queue outputs (checked now: ``AppLoadError``)."""
+        targets = {output: (self._queue_name(function, output.queue_name),
+                            self._queue_service(function, output.connection))
+                   for output in outputs}
         encoding = self._options.message_encoding
 
         async def write(messages: dict[QueueOutput, list[bytes]]) -> None:
@@ -134,7 +135,11 @@ class TriggerService:
                 for body in bodies:
                     await service.send(queue, encode_content(body, encoding))
 
-        return Invocation(function, self._client_json, write)
+        return write
+
+    def _invocation(self, function: TriggerFunction) -> Invocation:
+        return Invocation(function, self._client_json,
+                          self.writer(function.name, function.outputs))
 
     def _timer(self, function: TimerFunction) -> TimerRunner:
         expression = self._resolve(function.name, "schedule", function.schedule)

@@ -158,12 +158,12 @@ def on_blob(blob: func.InputStream) -> None:
 def counter(context):
     pass
 ''', "function 'counter': entityTrigger: durable entities are not supported yet"),
-    ("queue output", '''
+    ("queue output as the http return", '''
 @app.route(route="q", auth_level=func.AuthLevel.ANONYMOUS)
-@app.queue_output(arg_name="msg", queue_name="q", connection="AzureWebJobsStorage")
-def enqueue(req: func.HttpRequest, msg: func.Out[str]) -> func.HttpResponse:
-    return func.HttpResponse("x")
-''', "function 'enqueue': binding 'msg' of type 'queue' is not supported"),
+@app.queue_output(arg_name="$return", queue_name="q", connection="AzureWebJobsStorage")
+def enqueue(req: func.HttpRequest) -> str:
+    return "x"
+''', r"function 'enqueue': binding '\$return' of type 'queue' is not supported"),
     ("duplicate route", '''
 @app.route(route="items/{id}", methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)
 def first(req: func.HttpRequest) -> func.HttpResponse:

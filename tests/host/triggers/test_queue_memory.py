@@ -11,6 +11,8 @@ from __future__ import annotations
 import base64
 from datetime import datetime, timedelta
 
+import aiohttp
+
 from devhost.clock import VirtualClock
 from devhost.taskhub.memory import MemoryTaskHub
 from devhost.triggers.queues import MemoryQueues, memory_queues
@@ -21,6 +23,7 @@ from tests.host.triggers.conftest import (
     settle,
     wait_for_inputs,
 )
+from tests.support.front_end import AppWriter
 
 SETTINGS = {"JOBS_QUEUE": "jobs", "JOBS_HUB": "jobs"}
 
@@ -129,3 +132,51 @@ async def test_many_messages_each_start_one_orchestration(start_local: LocalStar
     await settle()
     assert len(await inputs_of(hub, "job")) == 40
     assert len(queues.messages("jobs-done")) == 40
+
+
+OUTPUTS_APP = """
+import azure.durable_functions as df
+import azure.functions as func
+
+app = df.DFApp(http_auth_level=func.AuthLevel.ANONYMOUS)
+
+
+@app.route(route="enqueue/{text}")
+@app.queue_output(arg_name="out", queue_name="%JOBS_QUEUE%", connection="AzureWebJobsStorage")
+def enqueue(req: func.HttpRequest, out: func.Out[str]) -> func.HttpResponse:
+    if req.route_params["text"] == "refuse":
+        out.set("never written")
+        raise ValueError("refused")
+    out.set(req.route_params["text"])
+    return func.HttpResponse("queued", status_code=202)
+
+
+@app.queue_trigger(arg_name="msg", queue_name="%JOBS_QUEUE%", connection="AzureWebJobsStorage")
+@app.queue_output(arg_name="$return", queue_name="%JOBS_QUEUE%-echo",
+                  connection="AzureWebJobsStorage")
+def relay(msg: func.QueueMessage) -> str:
+    return "echo " + msg.get_body().decode()
+"""
+
+
+async def test_http_and_return_queue_outputs_write_messages(
+        start_local: LocalStarter, write_app: AppWriter) -> None:
+    """An HTTP function's ``func.Out`` output queues a message (only when it succeeds); the
+    queue function reading it returns its reply through a ``$return`` queue output."""
+    folder = write_app(OUTPUTS_APP)
+    clock = VirtualClock()
+    hub = MemoryTaskHub(clock)
+    host = await start_local(folder, hub, **SETTINGS)
+    queues = memory_queues(hub, clock)
+    async with aiohttp.ClientSession() as session:
+        async with session.post(f"{host.base_url}/api/enqueue/hi") as reply:
+            assert reply.status == 202
+        async with session.post(f"{host.base_url}/api/enqueue/refuse") as reply:
+            assert reply.status == 500
+    for _ in range(200):
+        if queues.messages("jobs-echo"):
+            break
+        await settle(0.02)
+    assert unb64(queues.messages("jobs-echo")) == ["echo hi"]
+    await settle()
+    assert queues.messages("jobs") == []

@@ -53,16 +53,16 @@ def on_blob(blob: func.InputStream) -> None:
     assert "timerTrigger, queueTrigger" in text
 
 
-def test_a_queue_output_on_an_http_function_is_refused(write_app: AppWriter) -> None:
-    """HTTP functions take the durable client and the http $return only."""
+def test_a_queue_return_on_an_http_function_is_refused(write_app: AppWriter) -> None:
+    """An HTTP function's return value is its response: a queue output needs a parameter."""
     text = refusal(write_app, """
 @app.route(route="enqueue")
-@app.queue_output(arg_name="out", queue_name="work", connection="AzureWebJobsStorage")
-def enqueue(req: func.HttpRequest, out: func.Out[str]) -> func.HttpResponse:
-    return func.HttpResponse("ok")
+@app.queue_output(arg_name="$return", queue_name="work", connection="AzureWebJobsStorage")
+def enqueue(req: func.HttpRequest) -> str:
+    return "ok"
 """)
-    assert "function 'enqueue'" in text and "'out' of type 'queue'" in text
-    assert "supported: durableClient and the http $return" in text
+    assert "function 'enqueue'" in text and "'$return' of type 'queue'" in text
+    assert "queue outputs through func.Out parameters" in text
 
 
 def test_a_trigger_annotation_the_worker_rejects_is_refused(write_app: AppWriter) -> None:
