@@ -77,6 +77,18 @@ def _lines(path: Path) -> list[str]:
     return lines
 
 
+_NESTED = re.compile(r"^(-r|-c|--requirement|--constraint)(\s*=?\s*)(\S+)$")
+
+
+def _anchored(line: str, app_dir: Path) -> str:
+    """A nested ``-r``/``-c`` file named relative to the app folder, made absolute (pip reads
+    nested files relative to the file that names them, which is not in the app folder)."""
+    found = _NESTED.match(line)
+    if found is None:
+        return line
+    return f"{found[1]} {(app_dir / found[3]).resolve()}"
+
+
 def _host_version(name: str) -> str | None:
     try:
         return metadata.version(name)
@@ -168,7 +180,7 @@ def install_requirements(app_dir: Path) -> InstalledRequirements | None:
     if not path.is_file():
         return None
     found = InstalledRequirements()
-    wanted = _sort(_lines(path), found)
+    wanted = [_anchored(line, app_dir) for line in _sort(_lines(path), found)]
     if not wanted:
         return found
     key = "\n".join([sys.version, *wanted]).encode("utf-8")

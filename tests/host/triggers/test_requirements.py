@@ -114,3 +114,11 @@ def test_a_missing_module_listed_in_requirements_points_at_make_run(
                        requirements__txt="devhost-test-nowhere\n")
     with pytest.raises(AppLoadError, match=r"it is listed in requirements\.txt"):
         load_app(folder)
+
+
+def test_a_nested_requirements_file_is_read_from_the_app_folder(write_app: AppWriter) -> None:
+    """``-r more.txt`` names a file beside requirements.txt, as pip reads it there."""
+    folder = app_with(write_app, "-r more.txt\n")
+    (folder / "more.txt").write_text(f"./wheels/{PACKAGE}-1.0-py3-none-any.whl\n")
+    found = install_requirements(folder)
+    assert found is not None and found.installed == [f"{PACKAGE} 1.0"]
