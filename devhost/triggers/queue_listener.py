@@ -6,11 +6,14 @@ before the next one, from 100 ms up to ``maxPollingInterval``; a message, or a s
 queue by this host, brings it back to the minimum. A received message stays hidden while its
 function runs (renewed at half its hide time), so another host sees it only if this one dies.
 
-Completion (``QueueProcessor.CompleteProcessingMessageAsync``): success deletes the message;
+Before a run (``QueueProcessor.BeginProcessingMessageAsync``) a message already delivered more
+than ``maxDequeueCount`` times (its host died while running it) goes to the poison queue
+without running. Completion (``CompleteProcessingMessageAsync``): success deletes the message;
 a failure with ``DequeueCount >= maxDequeueCount`` copies it, content unchanged, to
 ``{queue}-poison`` and deletes it; any other failure makes it visible again after
 ``visibilityTimeout``. A message whose content is not valid base64 (with ``messageEncoding``
-base64) cannot be decoded, so it goes to the poison queue unprocessed.
+base64) cannot be decoded, so it goes to the poison queue unprocessed (the extension's
+``MessageDecodingFailed`` handler).
 """
 
 from __future__ import annotations
@@ -127,6 +130,11 @@ class QueueListener:
         except ValueError as err:
             log.warning("queue %s: message %s cannot be decoded (%s); moved to %s%s",
                         self.queue, message.id, err, self.queue, POISON_SUFFIX)
+            await self._poison(message)
+            return
+        if message.dequeue_count > self.options.max_dequeue_count:
+            log.warning("queue %s: message %s was delivered %d times; moved to %s%s unrun",
+                        self.queue, message.id, message.dequeue_count, self.queue, POISON_SUFFIX)
             await self._poison(message)
             return
         holder = [message]

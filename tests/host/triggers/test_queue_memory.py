@@ -99,9 +99,29 @@ async def test_after_max_dequeue_count_failures_the_message_is_poisoned(
     assert await inputs_of(hub, "job") == []
 
 
+async def test_a_message_delivered_too_often_is_poisoned_unrun(
+        start_local: LocalStarter) -> None:
+    """A message already received ``maxDequeueCount`` times (by hosts that died on it) is
+    moved to the poison queue before its function runs (``BeginProcessingMessageAsync``)."""
+    clock = VirtualClock()
+    hub = MemoryTaskHub(clock)
+    queues = memory_queues(hub, clock)
+    await queues.send("jobs", b64("hello"))
+    for _ in range(3):
+        assert len(await queues.receive("jobs", 1, 0.0)) == 1
+    await start_local(QUEUE_APP, hub, **SETTINGS)
+    for _ in range(100):
+        if queues.messages("jobs-poison"):
+            break
+        await settle(0.02)
+    assert unb64(queues.messages("jobs-poison")) == ["hello"]
+    assert await inputs_of(hub, "job") == []
+
+
 async def test_a_message_that_is_not_base64_is_poisoned_unprocessed(
         start_local: LocalStarter) -> None:
-    """With ``messageEncoding`` base64 (the default) undecodable text cannot be processed."""
+    """With ``messageEncoding`` base64 (the default) undecodable text cannot be processed;
+    the extension's ``MessageDecodingFailed`` handler moves it to the poison queue."""
     hub, queues = await hosted(start_local)
     await queues.send("jobs", "plain text, not base64!")
     await settle(0.5)
