@@ -85,7 +85,8 @@ def _refuse(function: str, problem: str) -> AppLoadError:
     return AppLoadError(f"function {function!r}: {problem}")
 
 
-def _annotations(name: str, user_func: Callable[..., Any]) -> dict[str, Any]:
+def _annotations(user_func: Callable[..., Any]) -> dict[str, Any]:
+    """The function's resolved annotations (the raw ones when they do not resolve)."""
     try:
         return typing.get_type_hints(user_func)
     except Exception:  # noqa: BLE001 - unresolvable hints: fall back to the raw ones
@@ -136,7 +137,7 @@ def queue_outputs(name: str, others: list[Any], user_func: Callable[..., Any],
                   accept: Callable[[Any], bool]) -> tuple[QueueOutput, ...]:
     """The queue outputs among ``others``; every binding neither they nor ``accept`` take is
     refused, naming it and what is supported."""
-    hints = _annotations(name, user_func)
+    hints = _annotations(user_func)
     outputs = []
     for binding in others:
         if binding.type == QUEUE_OUTPUT:
@@ -159,7 +160,7 @@ def index_trigger(name: str, trigger: Any, others: list[Any],
     if len(client_params) > 1:
         raise _refuse(name, "has more than one durableClient binding")
     outputs = queue_outputs(name, others, user_func, lambda b: b.type == DURABLE_CLIENT)
-    hints = _annotations(name, user_func)
+    hints = _annotations(user_func)
     annotation = hints.get(trigger.name, inspect.Parameter.empty)
     common: dict[str, Any] = {
         "name": name, "func": user_func, "is_async": inspect.iscoroutinefunction(user_func),
