@@ -9,6 +9,7 @@ host.json sets ``maxDequeueCount`` 3 and ``visibilityTimeout`` 2 s.
 from __future__ import annotations
 
 import base64
+import sys
 from datetime import datetime, timedelta
 
 import aiohttp
@@ -200,3 +201,45 @@ async def test_http_and_return_queue_outputs_write_messages(
     assert unb64(queues.messages("jobs-echo")) == ["echo hi"]
     await settle()
     assert queues.messages("jobs") == []
+
+
+COUNTING_APP = """
+import asyncio
+
+import azure.durable_functions as df
+import azure.functions as func
+
+app = df.DFApp()
+SEEN = {"running": 0, "most": 0, "done": 0}
+
+
+@app.queue_trigger(arg_name="msg", queue_name="work", connection="AzureWebJobsStorage")
+async def work(msg: func.QueueMessage) -> None:
+    SEEN["running"] += 1
+    SEEN["most"] = max(SEEN["most"], SEEN["running"])
+    await asyncio.sleep(0.05)
+    SEEN["running"] -= 1
+    SEEN["done"] += 1
+"""
+COUNTING_HOST = """{"version": "2.0", "extensions": {"queues": {"batchSize": 4,
+                                                                 "newBatchThreshold": 2}}}"""
+
+
+async def test_at_most_a_batch_plus_the_threshold_run_at_once(
+        start_local: LocalStarter, write_app: AppWriter) -> None:
+    """``batchSize`` 4, ``newBatchThreshold`` 2: a new batch is fetched only once at most 2
+    are running, so never more than 6 run at once, and more than one does."""
+    folder = write_app(COUNTING_APP, host__json=COUNTING_HOST)
+    clock = VirtualClock()
+    hub = MemoryTaskHub(clock)
+    queues = memory_queues(hub, clock)
+    for n in range(30):
+        await queues.send("work", b64(f"m{n}"))
+    await start_local(folder, hub)
+    seen = sys.modules["function_app"].SEEN
+    for _ in range(500):
+        if seen["done"] == 30:
+            break
+        await settle(0.02)
+    assert seen["done"] == 30
+    assert 4 <= seen["most"] <= 6

@@ -20,6 +20,7 @@ from tests.host.triggers.conftest import (
     settle,
     wait_for_inputs,
 )
+from tests.support.front_end import AppWriter
 
 START = datetime(2030, 1, 1, 12, 0, tzinfo=timezone.utc)
 EVERY_TWO_HOURS = "0 0 */2 * * *"
@@ -156,3 +157,44 @@ async def test_an_unset_schedule_setting_stops_the_start(start_local: LocalStart
     """``%TICK_SCHEDULE%`` must name a setting that is set."""
     with pytest.raises(AppLoadError, match="'TICK_SCHEDULE', which is not set"):
         await start_local(TIMER_APP, MemoryTaskHub(VirtualClock(START)), TIMER_HUB="timers")
+
+
+UNMONITORED_APP = """
+import azure.durable_functions as df
+import azure.functions as func
+
+app = df.DFApp()
+
+
+@app.timer_trigger(arg_name="timer", schedule="0 0 * * * *", use_monitor=False)
+@app.durable_client_input(client_name="client")
+async def hourly(timer: func.TimerRequest, client: df.DurableOrchestrationClient) -> None:
+    await client.start_new("record_tick", None,
+                           {"past_due": timer.past_due, "status": timer.schedule_status})
+
+
+@app.orchestration_trigger(context_name="context")
+def record_tick(context):
+    return context.get_input()
+"""
+
+
+async def test_without_the_monitor_there_is_no_status_and_no_past_due(
+        start_local: LocalStarter, write_app: AppWriter) -> None:
+    """``use_monitor=False``: the function sees an empty status, and a host that was down
+    over a due time does not catch up (``TimerListener`` without a ``ScheduleMonitor``)."""
+    folder = write_app(UNMONITORED_APP)
+    clock = VirtualClock(START)
+    hub = MemoryTaskHub(clock)
+    first = await start_local(folder, hub)
+    await clock.advance(timedelta(hours=1))
+    (run,) = await wait_for_inputs(hub, "record_tick", 1)
+    assert run == {"past_due": False, "status": {}}
+    await first.stop()
+    await clock.advance(timedelta(hours=3, minutes=30))
+    await start_local(folder, hub)
+    await settle()
+    assert len(await inputs_of(hub, "record_tick")) == 1
+    await clock.advance(timedelta(minutes=30))
+    runs = await wait_for_inputs(hub, "record_tick", 2)
+    assert runs[1] == {"past_due": False, "status": {}}
