@@ -86,6 +86,9 @@ class QueueListener:
             except HostError as err:
                 log.warning("queue %s: receive failed (%s); retrying", self.queue, err)
                 batch = []
+            except Exception:  # the listener outlives any storage answer; it retries
+                log.exception("queue %s: receive failed; retrying", self.queue)
+                batch = []
             if batch:
                 delay = MIN_POLLING_SECONDS
                 for message in batch:
@@ -154,7 +157,7 @@ class QueueListener:
                 await keeper
         try:
             await self._complete(holder[0], succeeded)
-        except HostError as err:
+        except Exception as err:  # noqa: BLE001 - the message comes back; nothing else stops
             log.warning("queue %s: completing message %s failed (%s); it comes back",
                         self.queue, message.id, err)
 
