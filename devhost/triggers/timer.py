@@ -24,7 +24,6 @@ import logging
 from datetime import datetime, timedelta
 
 from devhost.clock import Clock, VirtualClock
-from devhost.errors import HostError
 from devhost.triggers.functions import TimerFunction
 from devhost.triggers.invocation import Invocation, timer_trigger_value
 from devhost.triggers.schedule_status import NEVER, ScheduleStatus, StatusStore
@@ -135,5 +134,5 @@ class TimerRunner:
         if self.store is not None:
             try:
                 await self.store.put(self.function.name, self.status)
-            except HostError as err:
+            except Exception as err:  # noqa: BLE001 - the schedule goes on without it
                 log.warning("timer %s: its status was not saved: %s", self.function.name, err)
