@@ -4,7 +4,7 @@
 takes the one module-level ``azure.functions.FunctionRegister`` (a ``df.DFApp``, or a
 ``func.FunctionApp`` with ``df.Blueprint`` objects registered) and turns its
 ``get_functions()`` into a ``FunctionIndex``: HTTP functions with their routes,
-orchestrators and activities by name.
+orchestrators and activities by name, timer and queue functions (``devhost.triggers``).
 
 Anything this host cannot run is refused up front with an ``AppLoadError`` that names the
 function and the binding, rather than failing on the first request.
