@@ -11,6 +11,7 @@ from bench.scenarios import (
     fan_out,
     kit_orders,
     orders,
+    queue,
     replay,
     sequential,
     storage,
@@ -27,6 +28,7 @@ SCENARIOS: dict[str, Scenario] = {
     "orders": orders.scenario,
     "burst": burst.scenario,
     "testkit": kit_orders.scenario,
+    "queue": queue.scenario,
 }
 
 __all__ = ["SCENARIOS", "Scenario"]

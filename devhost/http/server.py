@@ -41,6 +41,8 @@ from devhost.http.durable_binding import (
 from devhost.http.keys import HostKeys, presented_key
 from devhost.http.management import ManagementApi
 from devhost.http.routes import RouteTable
+from devhost.triggers.functions import OutValue
+from devhost.triggers.invocation import OutputWriter, encode_output
 
 __all__ = ["DEFAULT_MAX_BODY_BYTES", "UNIX_SOCKET_BASE_URL", "HttpFrontEnd"]
 
@@ -134,6 +136,9 @@ class HttpFrontEnd:
         self._runner: web.AppRunner | None = None
         self._port: int | None = None
         self._urls: DurableUrls | None = None
+        # Writers of the queue outputs of HTTP functions, by function name (LocalHost sets
+        # them once the triggers' storage is known).
+        self.output_writers: dict[str, OutputWriter] = {}
 
     @property
     def port(self) -> int:
@@ -289,6 +294,11 @@ class HttpFrontEnd:
         kwargs: dict[str, Any] = {function.request_param: req}
         if function.client_param is not None:
             kwargs[function.client_param] = state.binding_json
+        outs = {output.param: OutValue() for output in function.outputs}
+        kwargs.update(outs)
+        writer = self.output_writers.get(function.name)
+        if function.outputs and writer is None:
+            return error_response(503, "starting", function=function.name)
         try:
             if function.is_async:
                 result = await function.func(**kwargs)
@@ -296,6 +306,10 @@ class HttpFrontEnd:
                 # Sync functions must not block the loop other requests run on.
                 result = await asyncio.get_running_loop().run_in_executor(
                     self._sync_pool, functools.partial(function.func, **kwargs))
+            if writer is not None:
+                # As in Azure, outputs are written once the function has succeeded.
+                await writer({output: encode_output(outs[output.param].get())
+                              for output in function.outputs})
             return to_web_response(result)
         except asyncio.CancelledError:
             raise

@@ -26,7 +26,7 @@ from bench.targets import apply_targets
 from devhost.taskhub.azure.connection import dev_connection_string
 
 TINY = Sizes(chain=3, fan_out=3, events=3, orders=(2,), burst=2, burst_delay=0.1,
-             replay=(20, 40), storage_ops=5, repeats=1)
+             replay=(20, 40), storage_ops=5, repeats=1, queue_messages=3)
 ROW_KEYS = {"name", "backend", "value", "unit", "target", "meets_target"}
 
 
@@ -45,6 +45,7 @@ def test_every_scenario_runs_and_reports_on_the_memory_hub(tiny_run) -> None:
     for expected in [("chain_sdk_ceiling", NO_BACKEND), ("chain", MEMORY), ("fan_out", MEMORY),
                      ("events", MEMORY), ("orders2", MEMORY), ("orders2_p95", MEMORY),
                      ("burst2", MEMORY), ("testkit_order_ms", MEMORY),
+                     ("queue3_p50", MEMORY), ("queue3_p95", MEMORY),
                      ("replay20_host", NO_BACKEND), ("replay40_sdk", NO_BACKEND),
                      ("replay_growth_host", NO_BACKEND)]:
         assert expected in keys
