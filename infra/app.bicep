@@ -15,8 +15,8 @@ param resourceToken string
 param fcmProjectId string
 
 @secure()
-@description('The Firebase service-account JSON, stored as a Key Vault secret.')
-param fcmServiceAccountJson string
+@description('The Firebase service-account JSON, stored as a Key Vault secret. Empty: the secret is left as it is (set it with az keyvault secret set).')
+param fcmServiceAccountJson string = ''
 
 @description('Object id allowed to rotate the FCM secret; empty for nobody.')
 param principalId string = ''
@@ -152,7 +152,9 @@ resource vault 'Microsoft.KeyVault/vaults@2023-07-01' = {
   }
 }
 
-resource fcmSecret 'Microsoft.KeyVault/vaults/secrets@2023-07-01' = {
+// Written only when a value is given, so provisioning again without it keeps the secret.
+resource fcmSecret 'Microsoft.KeyVault/vaults/secrets@2023-07-01' = if (!empty(fcmServiceAccountJson)) {
+  // checkov:skip=CKV_AZURE_114: contentType is set below; checkov does not read the properties of a resource declared with a condition.
   // checkov:skip=CKV_AZURE_41: the service-account key is rotated in Firebase, not on a date; an expiry here would stop every push when it passed, with nothing to renew it.
   parent: vault
   name: fcmSecretName
@@ -233,7 +235,7 @@ resource site 'Microsoft.Web/sites@2024-04-01' = {
         }
         {
           name: 'FCM_SERVICE_ACCOUNT_JSON'
-          value: '@Microsoft.KeyVault(VaultName=${vault.name};SecretName=${fcmSecret.name})'
+          value: '@Microsoft.KeyVault(VaultName=${vault.name};SecretName=${fcmSecretName})'
         }
       ]
     }

@@ -1,8 +1,8 @@
 // The order app in Azure: one resource group holding everything app.bicep describes.
 // `azd up` provisions it (azure.yaml); by hand:
 //   az deployment sub create --location <region> --template-file infra/main.bicep \
-//     --parameters environmentName=<name> location=<region> fcmProjectId=<project> \
-//     fcmServiceAccountJson=@<service-account.json>
+//     --parameters environmentName=<name> location=<region> fcmProjectId=<project>
+// then store the FCM service account in the vault (README, Deploying).
 targetScope = 'subscription'
 
 @minLength(1)
@@ -18,8 +18,8 @@ param location string
 param fcmProjectId string
 
 @secure()
-@description('The Firebase service-account JSON. It is stored in Key Vault only; the app reads it through a Key Vault reference.')
-param fcmServiceAccountJson string
+@description('The Firebase service-account JSON. It is stored in Key Vault only; the app reads it through a Key Vault reference. Empty: the secret is left as it is.')
+param fcmServiceAccountJson string = ''
 
 @description('Object id of the person deploying (azd sets it): may then rotate the FCM secret. Empty: nobody gets that role.')
 param principalId string = ''

@@ -144,12 +144,16 @@ def test_storage_is_reached_by_managed_identity_without_keys(templates: dict[str
 
 
 def test_the_fcm_service_account_is_a_key_vault_reference(templates: dict[str, Any]) -> None:
-    """FCM_SERVICE_ACCOUNT_JSON names the vault's secret; the secret value is a secure param."""
+    """FCM_SERVICE_ACCOUNT_JSON names the vault's secret; its value comes from a secure param."""
     settings = app_settings(templates)
     assert re.fullmatch(r"@Microsoft\.KeyVault\(VaultName=\$\{vault\.name\};"
-                        r"SecretName=\$\{fcmSecret\.name\}\)",
+                        r"SecretName=\$\{fcmSecretName\}\)",
                         settings["FCM_SERVICE_ACCOUNT_JSON"])
-    assert resource(templates, "fcmSecret")["properties"]["value"] == "fcmServiceAccountJson"
+    # Written only when a value is given, so provisioning again without one keeps the secret.
+    secret = resource(templates, "fcmSecret")
+    assert "fcmServiceAccountJson" in json.dumps(secret["condition"])
+    assert secret["config"]["properties"] == {"value": "fcmServiceAccountJson",
+                                              "contentType": "application/json"}
     parameter = templates["app.bicep"]["parameters"]["fcmServiceAccountJson"]
     assert "secure" in json.dumps(parameter["decorators"])
     vault = resource(templates, "vault")["properties"]
