@@ -30,10 +30,14 @@ def order_fields(message: PushMessage) -> dict[str, str | int]:
     """The span and log attributes of ``message``: order id, stage and seq, from its data."""
     fields: dict[str, str | int] = {}
     for key, attribute in _DATA_ATTRIBUTES.items():
-        value = message.data.get(key)
-        if value is not None:
-            fields[attribute] = int(value) if attribute == names.PUSH_SEQ and value.isdigit() \
-                else value
+        raw = message.data.get(key)
+        if raw is None:
+            continue
+        # A value FCM would refuse (not a string) is the sender's to report, not the span's.
+        value = raw if isinstance(raw, str) else str(raw)
+        # seq is a number to query and sort by; the data carries it as a string (FCM's rule).
+        is_number = attribute == names.PUSH_SEQ and value.isdigit()
+        fields[attribute] = int(value) if is_number else value
     return fields
 
 

@@ -144,7 +144,7 @@ def _azure_monitor(env: Mapping[str, str]) -> TracerProvider:
     """The distro's provider: configured here, or by the Python worker when it says it did."""
     from opentelemetry import trace
 
-    if _text(env, names.SETTING_WORKER_OPENTELEMETRY) in ("1", "true", "True", "TRUE"):
+    if (_text(env, names.SETTING_WORKER_OPENTELEMETRY) or "").lower() in ("1", "true"):
         # With PYTHON_ENABLE_OPENTELEMETRY the worker configures the distro itself before it
         # imports the app; configuring it again would export every span twice.
         return trace.get_tracer_provider()

@@ -127,3 +127,17 @@ def test_without_telemetry_a_send_makes_no_span(fcm: FcmEmulator) -> None:
     message = PushMessage(token=TOKEN, title="t", body="b", collapse_key="order-y",
                           data={"orderId": "order-y", "stage": "received", "seq": "1"})
     assert sender.send(message).delivered
+
+
+def test_a_message_fcm_would_refuse_still_gets_its_span_and_its_refusal(
+        fcm: FcmEmulator, captured: Captured) -> None:
+    """A non-string data value: the sender refuses it as FAILED; the span records that."""
+    sender = sender_from_settings({"FCM_EMULATOR_HOST": fcm.host_port})
+    data: Any = {"orderId": "order-z", "stage": "received", "seq": 3}
+    message = PushMessage(token=TOKEN, title="t", body="b", collapse_key="order-z", data=data)
+    assert sender.send(message).outcome.value == "failed"
+    [span] = captured.spans(names.PUSH_SPAN)
+    assert attributes_of(span) == {names.ORDER_ID: "order-z", names.ORDER_STAGE: "received",
+                                   names.PUSH_SEQ: 3, names.PUSH_OUTCOME: "failed"}
+    assert span.status.status_code is StatusCode.ERROR
+    assert fcm.messages(TOKEN) == []
