@@ -12,7 +12,7 @@ PYTEST_ARGS ?=
 # More options for the local host, e.g. HOST_ARGS="--replay-processes 0" (python -m devhost run -h).
 HOST_ARGS ?=
 
-.PHONY: help setup run test lint typecheck unit e2e test-slow test-browser bench fcm-emulator clean
+.PHONY: help setup run test lint typecheck unit e2e test-slow test-browser bench fcm-emulator clean package
 
 help:  ## List the targets.
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -60,3 +60,7 @@ fcm-emulator: $(PY_STAMP)  ## Run the FCM emulator alone on 127.0.0.1:9099.
 
 clean:  ## Remove local state (Azurite data, generated keys) and caches.
 	rm -rf .local .pytest_cache .mypy_cache .ruff_cache
+
+# Deploy -------------------------------------------------------------------------------------
+package: $(PY_STAMP)  ## Build dist/function-app.zip, what a zip deploy uploads (.funcignore honoured).
+	$(PY) infra/package.py --output dist/function-app.zip

@@ -16,9 +16,10 @@ from push.fallback import MisconfiguredSender, NotConfiguredSender
 from push.fcm_sender import FcmSender
 from push.sender import PushSender
 from push.settings import DEFAULT_EMULATOR_PROJECT, PushSettings, SettingsError
+from push.traced import TracedSender
 
 # One per process, so "push is not configured" is warned about once, not once per send.
-_NOT_CONFIGURED = NotConfiguredSender()
+_NOT_CONFIGURED = TracedSender(NotConfiguredSender())
 
 
 def sender_from_settings(env: Mapping[str, str] | None = None) -> PushSender:
@@ -27,11 +28,12 @@ def sender_from_settings(env: Mapping[str, str] | None = None) -> PushSender:
     Without ``FCM_PROJECT_ID`` or ``FCM_EMULATOR_HOST`` pushes are skipped
     (``NOT_CONFIGURED``); unusable settings give a sender that answers ``CONFIG_ERROR``
     with the reason. Never raises: a push setting must not stop the app from starting.
+    Each send is a span while telemetry is on (``push.traced``).
     """
     try:
         settings = PushSettings.from_env(os.environ if env is None else env)
     except SettingsError as err:
-        return MisconfiguredSender(str(err))
+        return TracedSender(MisconfiguredSender(str(err)))
     if not settings.configured:
         return _NOT_CONFIGURED
     return _sender_for(settings)
@@ -43,14 +45,14 @@ def _sender_for(settings: PushSettings) -> PushSender:
     try:
         credentials, project_id, endpoint_base = _connection(settings)
     except CredentialsError as err:
-        return MisconfiguredSender(str(err))
+        return TracedSender(MisconfiguredSender(str(err)))
     client = SingleShotFCM(
         credentials=credentials,
         project_id=project_id,
         timeout_seconds=settings.timeout_seconds,
         endpoint_base=endpoint_base,
     )
-    return FcmSender(client, timeout_seconds=settings.timeout_seconds)
+    return TracedSender(FcmSender(client, timeout_seconds=settings.timeout_seconds))
 
 
 def _connection(settings: PushSettings) -> tuple[Any, str, str]:
