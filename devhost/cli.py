@@ -134,7 +134,7 @@ async def _run(args: argparse.Namespace) -> None:
         await host.start()
         assert host.index is not None and host.keys is not None
         if emulator is not None:
-            # The device simulator places its orders with the app on this host.
+            # The FCM emulator's device simulator calls the app's routes on this host.
             emulator.app_url = "/".join(filter(None, (host.base_url, settings.route_prefix)))
         where = (f"Azurite on ports {azurite.ports}, data in .local/azurite"
                  if azurite else "the configured account")

@@ -134,10 +134,10 @@ class Dashboard:
 
     async def _instance(self, instance_id: str, status: int = 200, notice: str = "",
                         error: str = "") -> web.Response:
-        """One instance's page (404 when there is none)."""
+        """One instance's page (404 when there is none, whatever else went wrong)."""
         record = await self._client.get_instance(instance_id)
         if record is None:
-            return self._message(404 if not error else status, "No such instance",
+            return self._message(404, "No such instance",
                                  error or f"there is no instance {instance_id!r}")
         events = await self._client.get_history(instance_id)
         return _html(status, render_instance(self._hub_name, record, events, self.guard.token,

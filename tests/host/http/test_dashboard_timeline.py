@@ -1,0 +1,87 @@
+"""The dashboard's reading of a history: what ran, what waited, and for how long."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+from devhost.dashboard.timeline import Lane, build_timeline, event_label, event_summary
+from devhost.engine.protocol import (
+    RETRY_FOR,
+    event_raised,
+    execution_started,
+    orchestrator_completed,
+    orchestrator_started,
+    sub_orchestration_created,
+    sub_orchestration_failed,
+    task_completed,
+    task_scheduled,
+    timer_created,
+    timer_fired,
+)
+
+T0 = datetime(2024, 5, 1, 12, 0, tzinfo=timezone.utc)
+
+
+def at(seconds: float) -> datetime:
+    """``seconds`` after T0."""
+    return T0 + timedelta(seconds=seconds)
+
+
+def test_activities_and_children_ran_timers_and_events_waited() -> None:
+    """An activity runs from its scheduling to its result, a child from its creation to
+    its failure; a timer waits from its creation to its firing; an event waits from the end
+    of the episode before it to its arrival."""
+    history = [
+        orchestrator_started(at(0)), execution_started("Flow", "i", None, at(0)),
+        task_scheduled(0, "Cook", None, at(0)), orchestrator_completed(at(0.1)),
+        orchestrator_started(at(2)), task_completed(0, '"done"', at(2)),
+        sub_orchestration_created(1, "Child", "i:1", None, at(2)),
+        orchestrator_completed(at(2.1)),
+        orchestrator_started(at(5)), sub_orchestration_failed(1, "boom", None, at(5)),
+        timer_created(2, at(65), at(5)), orchestrator_completed(at(5.2)),
+        orchestrator_started(at(65)), timer_fired(2, at(65), at(65)),
+        orchestrator_completed(at(65.1)),
+        orchestrator_started(at(90)), event_raised("Approval", "{}", at(90)),
+        orchestrator_completed(at(90.1)),
+    ]
+    timeline = build_timeline(history)
+    spans = {(span.lane, span.kind, span.label): span for span in timeline.spans
+             if span.lane != Lane.EPISODE}
+    cook = spans[(Lane.RAN, "activity", "Cook")]
+    assert (cook.start, cook.end, cook.outcome) == (at(0), at(2), "completed")
+    child = spans[(Lane.RAN, "sub-orchestration", "Child")]
+    assert (child.start, child.end, child.outcome, child.child_id) == (at(2), at(5), "failed",
+                                                                       "i:1")
+    timer = next(s for key, s in spans.items() if key[1] == "timer")
+    assert (timer.lane, timer.start, timer.end, timer.outcome) == (Lane.WAITED, at(5), at(65),
+                                                                   "fired")
+    event = spans[(Lane.WAITED, "event", "Approval")]
+    assert (event.start, event.end) == (at(65.1), at(90))
+    episodes = [span for span in timeline.spans if span.lane == Lane.EPISODE]
+    assert len(episodes) == 5 and episodes[0].end == at(0.1)
+    assert timeline.seconds == 90.1
+
+
+def test_what_has_not_finished_is_open_until_the_last_event() -> None:
+    """A scheduled activity without a result and a retry timer not yet fired are open,
+    drawn up to the last event."""
+    history = [
+        orchestrator_started(at(0)), execution_started("Flow", "i", None, at(0)),
+        task_scheduled(0, "Push", None, at(0)),
+        timer_created(1, at(30), at(1), **{RETRY_FOR: 0}),
+        orchestrator_completed(at(3)),
+    ]
+    spans = build_timeline(history).spans
+    push = next(span for span in spans if span.kind == "activity")
+    retry = next(span for span in spans if span.kind == "retry timer")
+    assert push.is_open and push.end == at(3)
+    assert retry.is_open and retry.lane == Lane.WAITED
+
+
+def test_rows_name_the_event_and_cut_long_values() -> None:
+    """A table row names the event as Durable Task does and cuts long values to a line."""
+    scheduled = task_scheduled(4, "Cook", '"' + "x" * 500 + '"', at(0))
+    assert event_label(scheduled) == "TaskScheduled"
+    summary = event_summary(scheduled)
+    assert summary.startswith("Name=Cook  Input=")
+    assert len(summary) < 200 and summary.endswith("…")
