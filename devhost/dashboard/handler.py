@@ -22,6 +22,7 @@ from devhost.dashboard.listing import BadFilter, InstanceFilter, list_instances
 from devhost.dashboard.markup import BASE, instance_url, list_url, page
 from devhost.engine.client import DurableClient
 from devhost.errors import StorageUnavailable
+from devhost.http.durable_binding import RPC_PREFIX
 from devhost.http.keys import HostKeys
 
 __all__ = ["DASHBOARD_PATH", "Dashboard"]
@@ -67,7 +68,10 @@ class Dashboard:
 
     @staticmethod
     def owns(raw_path: str) -> bool:
-        """Whether a request's raw path is the dashboard's."""
+        """Whether a request's raw path is the dashboard's (the durable client's secret RPC
+        base shares the ``/_devhost/`` prefix and is not)."""
+        if raw_path.startswith(RPC_PREFIX):
+            return False
         return raw_path == DASHBOARD_PATH or raw_path.startswith(BASE)
 
     def _message(self, status: int, title: str, message: str) -> web.Response:

@@ -296,3 +296,12 @@ async def test_beyond_loopback_the_master_key_opens_a_session(
     async with aiohttp.ClientSession() as fresh, fresh.get(
             f"{base}/_devhost/", headers={"x-functions-key": served.keys.master_key}) as answer:
         assert answer.status == 200
+
+
+async def test_the_durable_clients_rpc_base_is_not_the_dashboards(
+        served: ServedApp, dashboard: Dashboard) -> None:
+    """The SDK client's secret RPC base lies under ``/_devhost/`` too and still answers as
+    the management API: 404 without a body for an unknown instance."""
+    rpc = json.loads(served.front_end.client_binding_json())["rpcBaseUrl"]
+    async with dashboard.session.get(f"{rpc}instances/nobody") as answer:
+        assert answer.status == 404 and await answer.read() == b""
