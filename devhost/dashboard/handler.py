@@ -1,8 +1,8 @@
 """The dashboard's requests under ``/_devhost/``: pages, static files, actions.
 
 Every answer carries headers that keep it to its own pages: a content security policy that
-loads only the dashboard's own files and refuses framing, no caching, no referrer. Nothing
-here answers CORS, so no other origin can read a page (and its action token).
+loads only the dashboard's own files and refuses framing, no caching, no referrer to other
+origins. Nothing here answers CORS, so no other origin can read a page (and its action token).
 """
 
 from __future__ import annotations
@@ -40,7 +40,8 @@ _HEADERS = {
                                 "base-uri 'none'"),
     "X-Frame-Options": "DENY",
     "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "no-referrer",
+    # same-origin, not no-referrer: with no-referrer a form post says "Origin: null".
+    "Referrer-Policy": "same-origin",
     "Cache-Control": "no-store",
 }
 

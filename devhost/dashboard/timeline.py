@@ -4,7 +4,8 @@ A span is something the orchestration ran (an activity, a sub-orchestration, fro
 scheduling to its result) or waited for (a timer, from its creation to its firing; an
 external event, from the end of the episode before it arrived to its arrival). Episodes of
 the orchestrator itself are spans of their own. Whatever has not finished yet ends at the
-last event, marked open.
+last event, marked open; once the execution ended, it is marked unfinished instead (a timer
+the orchestrator cancelled, an activity a termination left behind).
 """
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ class Span:
     label: str
     start: datetime
     end: datetime
-    outcome: str = ""  # completed, failed, fired, arrived; "" while open
+    outcome: str = ""  # completed, failed, fired, arrived, unfinished; "" while open
     child_id: str = ""  # a sub-orchestration's instance id
 
     @property
@@ -93,6 +94,8 @@ def event_summary(event: HistoryEvent) -> str:
     return "  ".join(parts)
 
 
+_EXECUTION_ENDS = frozenset({int(EventType.EXECUTION_COMPLETED), int(EventType.EXECUTION_FAILED),
+                             int(EventType.EXECUTION_TERMINATED)})
 _RAN_OPEN = {int(EventType.TASK_SCHEDULED): "activity",
              int(EventType.SUB_ORCHESTRATION_CREATED): "sub-orchestration"}
 _RAN_CLOSE = {int(EventType.TASK_COMPLETED): "completed", int(EventType.TASK_FAILED): "failed",
@@ -109,11 +112,13 @@ def build_timeline(events: list[HistoryEvent]) -> Timeline:
     idle_since: datetime | None = None
     first: datetime | None = None
     last: datetime | None = None
+    ended = False
     for event in events:
         at = parse_iso(event["Timestamp"])
         first = at if first is None else min(first, at)
         last = at if last is None else max(last, at)
         kind = event["EventType"]
+        ended = ended or kind in _EXECUTION_ENDS
         if kind == EventType.ORCHESTRATOR_STARTED:
             episode = Span(Lane.EPISODE, "episode", "episode", at, at)
             spans.append(episode)
@@ -148,4 +153,6 @@ def build_timeline(events: list[HistoryEvent]) -> Timeline:
     for span in spans:
         if span.is_open and last is not None:
             span.end = max(span.end, last)
+            if ended:
+                span.outcome = "unfinished"
     return Timeline(spans, first, last)

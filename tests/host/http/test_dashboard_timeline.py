@@ -8,6 +8,7 @@ from devhost.dashboard.timeline import Lane, build_timeline, event_label, event_
 from devhost.engine.protocol import (
     RETRY_FOR,
     event_raised,
+    execution_completed,
     execution_started,
     orchestrator_completed,
     orchestrator_started,
@@ -76,6 +77,19 @@ def test_what_has_not_finished_is_open_until_the_last_event() -> None:
     retry = next(span for span in spans if span.kind == "retry timer")
     assert push.is_open and push.end == at(3)
     assert retry.is_open and retry.lane == Lane.WAITED
+
+
+def test_what_an_ended_execution_left_behind_is_unfinished() -> None:
+    """A timer the orchestrator cancelled (it never fired) ends with the execution and is
+    marked unfinished, not open."""
+    history = [
+        orchestrator_started(at(0)), execution_started("Flow", "i", None, at(0)),
+        timer_created(0, at(3600), at(0)), orchestrator_completed(at(0)),
+        orchestrator_started(at(5)), event_raised("Go", "1", at(5)),
+        execution_completed("1", False, at(5)), orchestrator_completed(at(5)),
+    ]
+    timer = next(span for span in build_timeline(history).spans if span.kind == "timer")
+    assert (timer.outcome, timer.end, timer.is_open) == ("unfinished", at(5), False)
 
 
 def test_rows_name_the_event_and_cut_long_values() -> None:
