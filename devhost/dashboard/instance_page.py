@@ -11,19 +11,17 @@ from devhost.dashboard.markup import (
     text,
     token_input,
 )
-from devhost.dashboard.timeline import Lane, Timeline, build_timeline, event_label, event_summary
+from devhost.dashboard.timeline import build_timeline, event_label, event_summary
+from devhost.dashboard.timeline_view import render_timeline
 from devhost.engine.protocol import HistoryEvent
 from devhost.taskhub.base import InstanceRecord, RuntimeStatus
 
 __all__ = ["render_instance"]
 
-# The narrowest a span is drawn, in percent of the timeline, so an instant stays visible.
-MIN_SPAN_PERCENT = 0.25
-# Spans that overlap go on rows of their own within a lane, up to this many rows.
-MAX_ROWS = 8
-ROW_PIXELS = 14
-LANE_TITLES = {Lane.RAN: "ran (activities, sub-orchestrations)",
-               Lane.WAITED: "waited (timers, events)", Lane.EPISODE: "orchestrator episodes"}
+# Rows per table of the history: each such chunk is laid out only once it is in view.
+CHUNK_ROWS = 200
+_COLUMNS = ('<colgroup><col class="n"><col class="at"><col class="kind"><col class="id">'
+            "<col></colgroup>")
 
 
 def _summary(record: InstanceRecord) -> str:
@@ -82,63 +80,27 @@ def _actions(record: InstanceRecord, token: str) -> str:
     return f'<section class="actions"><h2>Actions</h2>{"".join(forms)}</section>'
 
 
-def _row_for(rows: list[float], left: float, width: float) -> int:
-    """The first row free from ``left`` on (rows hold where their last span ends)."""
-    for number, end in enumerate(rows):
-        if end <= left:
-            rows[number] = left + width
-            return number
-    if len(rows) < MAX_ROWS:
-        rows.append(left + width)
-        return len(rows) - 1
-    rows[-1] = max(rows[-1], left + width)
-    return len(rows) - 1
-
-
-def _timeline(timeline: Timeline) -> str:
-    """The spans in three lanes, placed by time; overlapping spans on rows of their own."""
-    if timeline.start is None:
-        return ""
-    total = timeline.seconds
-    lanes: dict[Lane, list[str]] = {lane: [] for lane in Lane}
-    rows: dict[Lane, list[float]] = {lane: [] for lane in Lane}
-    for span in timeline.spans:
-        left = (span.start - timeline.start).total_seconds() / total * 100 if total else 0.0
-        width = (span.end - span.start).total_seconds() / total * 100 if total else 100.0
-        width = max(width, MIN_SPAN_PERCENT)
-        left = min(left, 100 - width)
-        top = _row_for(rows[span.lane], left, width) * ROW_PIXELS + 2
-        seconds = (span.end - span.start).total_seconds()
-        state = "open" if span.is_open else span.outcome
-        title = f"{span.kind} {span.label}: {seconds:.3f} s, {state}"
-        lanes[span.lane].append(
-            f'<div class="span {attr(span.lane.value)} {attr(span.kind.replace(" ", "-"))} '
-            f'{attr(state)}" data-kind="{attr(span.kind)}" data-label="{attr(span.label)}" '
-            f'style="left:{left:.3f}%;width:{width:.3f}%;top:{top}px" '
-            f'title="{attr(title)}"></div>')
-    drawn = "".join(
-        f'<div class="lane" data-lane="{lane.value}"><span class="lane-title">'
-        f'{text(LANE_TITLES[lane])}</span><div class="track" '
-        f'style="height:{max(1, len(rows[lane])) * ROW_PIXELS + 4}px">{"".join(spans)}</div></div>'
-        for lane, spans in lanes.items())
-    return (f'<section class="timeline"><h2>Timeline</h2><p class="axis">'
-            f"{text(moment(timeline.start))} → {text(moment(timeline.end))} "
-            f"({total:.3f} s)</p>{drawn}<p class=\"legend\">Blue ran, amber waited, grey "
-            "is the orchestrator's own episodes; striped: still under way; pale: left "
-            "unfinished when the execution ended (a cancelled timer). Hover a span for its "
-            "name and duration.</p></section>")
-
-
 def _history(events: list[HistoryEvent]) -> str:
-    """The history as a table, oldest first."""
-    rows = "".join(
-        f'<tr><td>{number}</td><td>{text(event["Timestamp"])}</td>'
-        f"<td>{text(event_label(event))}</td><td>{event['EventId']}</td>"
-        f"<td>{text(event_summary(event))}</td></tr>"
-        for number, event in enumerate(events, 1))
-    return (f'<section><h2>History ({len(events):,} events)</h2><table class="history">'
-            "<thead><tr><th>#</th><th>Timestamp</th><th>Event</th><th>EventId</th>"
-            f"<th>Details</th></tr></thead><tbody>{rows}</tbody></table></section>")
+    """The history as tables of ``CHUNK_ROWS`` rows, oldest first.
+
+    Each chunk is laid out only when it scrolls into view (``content-visibility``), so a
+    history of thousands of events draws as fast as its first screen; every row is in the
+    page all the same (find in page, copying, tests).
+    """
+    header = ('<table class="history-head">' + _COLUMNS + "<thead><tr><th>#</th>"
+              "<th>Timestamp</th><th>Event</th><th>EventId</th><th>Details</th></tr>"
+              "</thead></table>")
+    chunks = []
+    for first in range(0, len(events), CHUNK_ROWS):
+        rows = "".join(
+            f'<tr data-n="{number}"><td>{number}</td><td>{text(event["Timestamp"])}</td>'
+            f"<td>{text(event_label(event))}</td><td>{event['EventId']}</td>"
+            f"<td>{text(event_summary(event))}</td></tr>"
+            for number, event in enumerate(events[first:first + CHUNK_ROWS], first + 1))
+        chunks.append(f'<div class="chunk"><table class="history">{_COLUMNS}<tbody>{rows}'
+                      "</tbody></table></div>")
+    return (f'<section class="history"><h2>History ({len(events):,} events)</h2>{header}'
+            f'{"".join(chunks)}</section>')
 
 
 def render_instance(hub_name: str, record: InstanceRecord, events: list[HistoryEvent],
@@ -149,5 +111,5 @@ def render_instance(hub_name: str, record: InstanceRecord, events: list[HistoryE
             f'</section><section><h2>Output</h2>{json_block(record.output, "output")}'
             "</section><section><h2>Custom status</h2>"
             f'{json_block(record.custom_status, "custom-status")}</section></div>'
-            f"{_actions(record, token)}{_timeline(build_timeline(events))}{_history(events)}")
+            f"{_actions(record, token)}{render_timeline(build_timeline(events))}{_history(events)}")
     return page(record.instance_id, hub_name, body, notice, error)

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime, timedelta, timezone
 
 from devhost.dashboard.timeline import Lane, build_timeline, event_label, event_summary
+from devhost.dashboard.timeline_view import render_timeline
 from devhost.engine.protocol import (
     RETRY_FOR,
+    HistoryEvent,
     event_raised,
     execution_completed,
     execution_started,
@@ -99,3 +102,22 @@ def test_rows_name_the_event_and_cut_long_values() -> None:
     summary = event_summary(scheduled)
     assert summary.startswith("Name=Cook  Input=")
     assert len(summary) < 200 and summary.endswith("…")
+
+
+def test_a_crowded_lane_merges_touching_spans_and_counts_them() -> None:
+    """Up to a few hundred spans a lane draws each one; beyond that, touching spans of one
+    kind are drawn as one that says how many it holds, and none is lost."""
+    def chain(steps: int) -> list[HistoryEvent]:
+        history = [orchestrator_started(at(0)), execution_started("Flow", "i", None, at(0))]
+        for step in range(steps):
+            history += [task_scheduled(step, "Step", None, at(step)),
+                        orchestrator_completed(at(step)), orchestrator_started(at(step + 1)),
+                        task_completed(step, None, at(step + 1))]
+        return history
+
+    few = render_timeline(build_timeline(chain(3)))
+    assert few.count('data-kind="activity"') == 3
+    many = render_timeline(build_timeline(chain(400)))
+    counts = [int(n) for n in re.findall(r'data-kind="activity" data-label="Step" '
+                                         r'data-count="(\d+)"', many)]
+    assert len(counts) < 50 and sum(counts) == 400
