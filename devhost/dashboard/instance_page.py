@@ -13,7 +13,7 @@ from devhost.dashboard.markup import (
 )
 from devhost.dashboard.timeline import build_timeline, event_label, event_summary
 from devhost.dashboard.timeline_view import render_timeline
-from devhost.engine.protocol import HistoryEvent
+from devhost.engine.protocol import EventType, HistoryEvent
 from devhost.taskhub.base import InstanceRecord, RuntimeStatus
 
 __all__ = ["render_instance"]
@@ -80,6 +80,14 @@ def _actions(record: InstanceRecord, token: str) -> str:
     return f'<section class="actions"><h2>Actions</h2>{"".join(forms)}</section>'
 
 
+def _child_link(event: HistoryEvent) -> str:
+    """A link to the sub-orchestration an event started, if it started one."""
+    child = event.get("InstanceId")
+    if event["EventType"] != EventType.SUB_ORCHESTRATION_CREATED or not child:
+        return ""
+    return f' <a class="child" href="{attr(instance_url(child))}">open {text(child)}</a>'
+
+
 def _history(events: list[HistoryEvent]) -> str:
     """The history as tables of ``CHUNK_ROWS`` rows, oldest first.
 
@@ -95,7 +103,7 @@ def _history(events: list[HistoryEvent]) -> str:
         rows = "".join(
             f'<tr data-n="{number}"><td>{number}</td><td>{text(event["Timestamp"])}</td>'
             f"<td>{text(event_label(event))}</td><td>{event['EventId']}</td>"
-            f"<td>{text(event_summary(event))}</td></tr>"
+            f"<td>{text(event_summary(event))}{_child_link(event)}</td></tr>"
             for number, event in enumerate(events[first:first + CHUNK_ROWS], first + 1))
         chunks.append(f'<div class="chunk"><table class="history">{_COLUMNS}<tbody>{rows}'
                       "</tbody></table></div>")

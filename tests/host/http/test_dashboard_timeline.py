@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from datetime import datetime, timedelta, timezone
 
+from devhost.dashboard.instance_page import render_instance
 from devhost.dashboard.timeline import Lane, build_timeline, event_label, event_summary
 from devhost.dashboard.timeline_view import render_timeline
 from devhost.engine.protocol import (
@@ -22,6 +23,7 @@ from devhost.engine.protocol import (
     timer_created,
     timer_fired,
 )
+from devhost.taskhub.base import InstanceRecord, RuntimeStatus
 
 T0 = datetime(2024, 5, 1, 12, 0, tzinfo=timezone.utc)
 
@@ -121,3 +123,14 @@ def test_a_crowded_lane_merges_touching_spans_and_counts_them() -> None:
     counts = [int(n) for n in re.findall(r'data-kind="activity" data-label="Step" '
                                          r'data-count="(\d+)"', many)]
     assert len(counts) < 50 and sum(counts) == 400
+
+
+def test_the_history_links_the_sub_orchestrations_it_started() -> None:
+    """A SubOrchestrationInstanceCreated row links to the child's own page."""
+    record = InstanceRecord("parent", "Flow", RuntimeStatus.RUNNING, T0, T0)
+    history = [orchestrator_started(at(0)), execution_started("Flow", "parent", None, at(0)),
+               sub_orchestration_created(0, "Child", "parent:0/1", None, at(0)),
+               orchestrator_completed(at(0))]
+    html = render_instance("Hub", record, history, "token")
+    assert '<a class="child" href="/_devhost/instances/parent%3A0%2F1">' in html
+    assert html.count('class="child"') == 1
