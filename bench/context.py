@@ -22,13 +22,16 @@ class Sizes:
     burst_delay: float = 2.0  # seconds: the app's default BACKEND_ACTION_DELAY_SECONDS
     replay: tuple[int, ...] = (100, 1000, 5000)
     storage_ops: int = 400
+    pages_instances: int = 10_000  # instances in the hub behind the dashboard's list
+    pages_history: int = 5000  # history events of the instance page timed
     repeats: int = 3  # runs per throughput figure; the median is reported
     queue_messages: int = 100  # messages written at 10/s for the queue-trigger latency
 
 
 FULL = Sizes()
 QUICK = Sizes(chain=25, fan_out=25, events=25, orders=(10, 25), burst=50, replay=(100, 1000),
-              storage_ops=60, repeats=1, queue_messages=25)
+              storage_ops=60, repeats=1, queue_messages=25, pages_instances=1000,
+              pages_history=1000)
 
 
 @dataclass(frozen=True)

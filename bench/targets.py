@@ -24,6 +24,9 @@ MEMORY_TARGETS = {
     "burst": Target(10, at_least=False),
     # The order flow from placing to `expired` through the test kit, median ms per order.
     "testkit_order_ms": Target(50, at_least=False),
+    # The dashboard through Chromium, in milliseconds (bench/scenarios/pages.py).
+    "pages_list": Target(1000, at_least=False),
+    "pages_history": Target(2000, at_least=False),
 }
 # Figures that involve no task hub (absolute): replay's check of a recorded history costs at
 # most this many times the SDK's own replay of it, measured side by side.

@@ -152,6 +152,9 @@ async def _run(args: argparse.Namespace) -> None:
                          replay_processes=args.replay_processes)
         await host.start()
         assert host.index is not None and host.keys is not None
+        if emulator is not None:
+            # The FCM emulator's device simulator calls the app's routes on this host.
+            emulator.app_url = "/".join(filter(None, (host.base_url, settings.route_prefix)))
         where = (f"Azurite on ports {azurite.ports}, data in .local/azurite"
                  if azurite else "the configured account")
         print(banner(host.base_url, settings.route_prefix, host.index, host.keys,

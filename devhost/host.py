@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from types import TracebackType
 
@@ -16,6 +17,7 @@ from devhost.app.loader import FunctionIndex, load_app
 from devhost.app.settings import HostSettings, apply_values, load_settings
 from devhost.engine.replay_processes import ReplayProcesses
 from devhost.engine.runtime import DurableRuntime
+from devhost.http.cors import CorsPolicy
 from devhost.http.keys import HostKeys
 from devhost.http.server import HttpFrontEnd
 from devhost.taskhub.base import TaskHub
@@ -44,6 +46,7 @@ class LocalHost:
         orchestration_workers: int = ORCHESTRATION_LOOPS,
         activity_concurrency: int | None = None,
         replay_processes: int = 0,
+        cors: CorsPolicy | None = None,
     ) -> None:
         """Prepare to host ``app_dir`` with the task hub ``task_hub`` makes from its settings.
 
@@ -55,6 +58,9 @@ class LocalHost:
         replaces it when given), sync ones on ``PYTHON_THREADPOOL_THREAD_COUNT`` threads,
         and at most ``maxConcurrentOrchestratorFunctions`` episodes at once, on no more
         than ``orchestration_workers`` loops.
+
+        ``cors`` replaces ``Host.CORS`` of ``local.settings.json``, as Core Tools' ``--cors``
+        option does.
         """
         self.app_dir = Path(app_dir).resolve()
         self._task_hub = task_hub
@@ -63,6 +69,7 @@ class LocalHost:
         self._orchestration_workers = orchestration_workers
         self._activity_concurrency = activity_concurrency
         self._replay_processes = replay_processes
+        self._cors = cors
         self.replay: ReplayProcesses | None = None
         self.settings: HostSettings | None = None
         self.index: FunctionIndex | None = None
@@ -84,6 +91,8 @@ class LocalHost:
         Raises ``AppLoadError`` for an app it cannot host, before anything runs.
         """
         self.settings = load_settings(self.app_dir)
+        if self._cors is not None:
+            self.settings = replace(self.settings, cors=self._cors)
         apply_values(self.settings)  # the app reads its settings from the environment
         self.index = load_app(self.app_dir)
         self.keys = HostKeys.for_settings(self.settings)

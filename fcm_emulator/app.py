@@ -1,4 +1,5 @@
-"""The emulator's HTTP routes: FCM's send endpoint and the ``/emulator/*`` controls."""
+"""The emulator's HTTP routes: FCM's send endpoint, the ``/emulator/*`` controls, and the
+device simulator page at ``/``."""
 
 import asyncio
 import json
@@ -10,6 +11,7 @@ from aiohttp import web
 
 from fcm_emulator.errors import FcmError, canned, unauthenticated, unregistered
 from fcm_emulator.rules import parse_send_body
+from fcm_emulator.simulator import DEFAULT_APP_URL, simulator_page, static_file
 from fcm_emulator.state import EmulatorState, Fault
 
 STATE = web.AppKey("state", EmulatorState)
@@ -18,15 +20,24 @@ STATE = web.AppKey("state", EmulatorState)
 STOPPING = web.AppKey("stopping", asyncio.Event)
 """Set when the server stops, so slow answers end at once instead of holding up shutdown."""
 
+APP_URL = web.AppKey("app_url", list)
+"""A one-item list holding the app's API base the simulator places orders with (it may
+change after start, once the app's host knows its address)."""
+
 _BEARER = re.compile(r"Bearer\s+(\S+)")
 _JWT_BEARER_GRANT = "urn:ietf:params:oauth:grant-type:jwt-bearer"
 
 
-def build_app(state: EmulatorState, stopping: asyncio.Event) -> web.Application:
-    """An aiohttp application serving ``state``."""
+def build_app(state: EmulatorState, stopping: asyncio.Event,
+              app_url: list[str] | None = None) -> web.Application:
+    """An aiohttp application serving ``state``; ``app_url`` holds the simulator's API base."""
     app = web.Application()
     app[STATE] = state
     app[STOPPING] = stopping
+    app[APP_URL] = app_url if app_url is not None else [DEFAULT_APP_URL]
+    app.router.add_get("/", _simulator)
+    app.router.add_get("/static/{name}", _static)
+    app.router.add_get("/emulator/state", _token_state)
     app.router.add_post("/v1/projects/{project}/messages:send", _send)
     app.router.add_get("/emulator/health", _health)
     app.router.add_get("/emulator/messages", _list_messages)
@@ -100,6 +111,25 @@ async def _health(request: web.Request) -> web.Response:
     return web.json_response(
         {"status": "ok", "messages": len(state.messages()), "requests": len(state.requests())}
     )
+
+
+async def _simulator(request: web.Request) -> web.Response:
+    """``GET /[?token=]``: the device simulator."""
+    return simulator_page(request.app[APP_URL][0])
+
+
+async def _static(request: web.Request) -> web.Response:
+    """``GET /static/{name}``: the simulator's script and stylesheet."""
+    return static_file(request.match_info["name"])
+
+
+async def _token_state(request: web.Request) -> web.Response:
+    """``GET /emulator/state[?token=]``: whether the token is unregistered, faults queued."""
+    state = request.app[STATE]
+    token = request.query.get("token", "")
+    return web.json_response({"token": token,
+                              "unregistered": bool(token) and state.is_unregistered(token),
+                              "queuedFaults": state.queued_faults()})
 
 
 async def _list_messages(request: web.Request) -> web.Response:

@@ -9,6 +9,7 @@ from typing import Any
 from aiohttp import web
 
 from fcm_emulator.app import build_app
+from fcm_emulator.simulator import DEFAULT_APP_URL
 from fcm_emulator.state import EmulatorState, Fault
 
 _STOP_TIMEOUT_SECONDS = 10.0
@@ -22,8 +23,10 @@ class FcmEmulator:
     call from any thread.
     """
 
-    def __init__(self, *, access_log: bool = False) -> None:
-        """A stopped emulator; ``access_log`` turns on aiohttp's per-request log lines."""
+    def __init__(self, *, access_log: bool = False, app_url: str = DEFAULT_APP_URL) -> None:
+        """A stopped emulator; ``access_log`` turns on aiohttp's per-request log lines;
+        ``app_url`` is the API base the device simulator places orders with."""
+        self._app_url = [app_url]
         self._state = EmulatorState()
         self._access_log = access_log
         self._runner: web.AppRunner | None = None
@@ -38,7 +41,7 @@ class FcmEmulator:
         # access_log=None silences aiohttp's line per request unless asked for.
         options: dict[str, Any] = {} if self._access_log else {"access_log": None}
         runner = web.AppRunner(
-            build_app(self._state, self._stopping),
+            build_app(self._state, self._stopping, self._app_url),
             # Cancel a slow answer whose client gave up, as a real server would stop working on it.
             handler_cancellation=True,
             shutdown_timeout=2.0,
@@ -62,6 +65,15 @@ class FcmEmulator:
         if self._stopping is not None:
             self._stopping.set()
         await runner.cleanup()
+
+    @property
+    def app_url(self) -> str:
+        """The API base the device simulator places orders with."""
+        return self._app_url[0]
+
+    @app_url.setter
+    def app_url(self, value: str) -> None:
+        self._app_url[0] = value
 
     @property
     def port(self) -> int:

@@ -89,6 +89,11 @@ class EmulatorState:
         with self._lock:
             self._faults.extend([fault] * count)
 
+    def queued_faults(self) -> int:
+        """How many sends will still get a queued fault."""
+        with self._lock:
+            return len(self._faults)
+
     def next_fault(self) -> Fault | None:
         """Take the fault queued for this send, if any."""
         with self._lock:

@@ -11,6 +11,7 @@ from bench.scenarios import (
     fan_out,
     kit_orders,
     orders,
+    pages,
     queue,
     replay,
     sequential,
@@ -29,6 +30,7 @@ SCENARIOS: dict[str, Scenario] = {
     "burst": burst.scenario,
     "testkit": kit_orders.scenario,
     "queue": queue.scenario,
+    "pages": pages.scenario,
 }
 
 __all__ = ["SCENARIOS", "Scenario"]

@@ -6,7 +6,8 @@ default ``TestHubName``, ``%Setting%`` references resolved), the HTTP route pref
 throttles (``extensions.durableTask.maxConcurrentActivityFunctions`` and
 ``maxConcurrentOrchestratorFunctions``; an app setting
 ``AzureFunctionsJobHost__extensions__durableTask__<name>`` overrides either, as in Azure).
-From the app settings it reads the Python worker's ``PYTHON_THREADPOOL_THREAD_COUNT``.
+From the app settings it reads the Python worker's ``PYTHON_THREADPOOL_THREAD_COUNT``, and
+from ``local.settings.json``'s ``Host`` section ``CORS`` and ``CORSCredentials`` (as Core Tools).
 ``local.settings.json`` is optional; its ``Values`` become app settings, but an environment
 variable of the same name wins, and applying them never overwrites the environment.
 """
@@ -29,6 +30,7 @@ from devhost.engine.versioning import (
     VersionPolicy,
 )
 from devhost.errors import AppLoadError
+from devhost.http.cors import CorsPolicy
 
 __all__ = ["DEFAULT_HUB_NAME", "DEFAULT_ROUTE_PREFIX", "HOST_JSON_OVERRIDE", "MAX_ACTIVITIES",
            "MAX_ORCHESTRATORS", "THREAD_COUNT", "HostSettings", "apply_values",
@@ -85,6 +87,8 @@ class HostSettings:
     thread_count: int | None = None
     # Orchestration versioning (extensions.durableTask.defaultVersion and its strategies).
     versions: VersionPolicy = NO_VERSIONING
+    # Host.CORS / Host.CORSCredentials of local.settings.json; None: no CORS answers at all.
+    cors: CorsPolicy | None = None
 
     def get(self, name: str, environ: Mapping[str, str] | None = None) -> str | None:
         """An app setting: the environment variable first, then ``Values``; None if neither."""
@@ -130,6 +134,29 @@ def _read_values(app_dir: Path) -> dict[str, str]:
     if not isinstance(values, dict):
         raise AppLoadError(f"{path}: Values must be a JSON object")
     return {str(name): _setting_text(name, value, path) for name, value in values.items()}
+
+
+def _read_cors(app_dir: Path) -> CorsPolicy | None:
+    """``Host.CORS`` and ``Host.CORSCredentials`` of ``local.settings.json``, if set.
+
+    Core Tools binds them to a string and a bool (``HostStartSettings``); other JSON types
+    are refused here rather than guessed at.
+    """
+    path = app_dir / LOCAL_SETTINGS_JSON
+    if not path.exists():
+        return None
+    host = _read_json(path).get("Host") or {}
+    if not isinstance(host, dict):
+        raise AppLoadError(f"{path}: Host must be a JSON object")
+    origins = host.get("CORS") or ""
+    credentials = host.get("CORSCredentials", False)
+    if not isinstance(origins, str):
+        raise AppLoadError(f"{path}: Host.CORS must be a string of origins separated by commas")
+    if isinstance(credentials, str) and credentials.lower() in ("true", "false"):
+        credentials = credentials.lower() == "true"
+    if not isinstance(credentials, bool):
+        raise AppLoadError(f"{path}: Host.CORSCredentials must be true or false")
+    return CorsPolicy.from_setting(origins, credentials, f"{path}: Host.CORS")
 
 
 def _section(document: Mapping[str, Any], *keys: str) -> Mapping[str, Any]:
@@ -253,7 +280,8 @@ def load_settings(app_dir: Path, environ: Mapping[str, str] | None = None) -> Ho
         max_concurrent_activities=_throttle(durable, MAX_ACTIVITIES, host_path, setting),
         max_concurrent_orchestrators=_throttle(durable, MAX_ORCHESTRATORS, host_path, setting),
         thread_count=_thread_count(setting),
-        versions=_versions(durable, host_path))
+        versions=_versions(durable, host_path),
+        cors=_read_cors(app_dir))
 
 
 def apply_values(settings: HostSettings,

@@ -9,7 +9,11 @@ One aiohttp server answers three kinds of path:
 * ``/runtime/webhooks/durabletask/...``: the management API, for callers holding the
   system or master key (``code=`` or ``x-functions-key``); never open anonymously.
 * the secret RPC base from the durable-client binding (see ``devhost.http.durable_binding``),
-  where the SDK client inside the host sends its calls without a key.
+  where the SDK client inside the host sends its calls without a key;
+* ``/_devhost/...``: the host's own dashboard (``devhost.dashboard``), which guards itself.
+
+With ``Host.CORS`` set, every path but the dashboard's answers cross-origin requests as
+Core Tools does (``devhost.http.cors``).
 """
 
 from __future__ import annotations
@@ -29,8 +33,11 @@ from aiohttp.web_response import StreamResponse
 
 from devhost.app.loader import FunctionIndex, HttpFunction
 from devhost.app.settings import HostSettings
+from devhost.dashboard import Dashboard
+from devhost.dashboard.guard import listens_on_loopback_only
 from devhost.engine.client import DurableClient
 from devhost.http.adapters import error_response, to_func_request, to_web_response
+from devhost.http.cors import ORIGIN, is_preflight
 from devhost.http.durable_binding import (
     RPC_PREFIX,
     RPC_SUFFIX,
@@ -139,6 +146,8 @@ class HttpFrontEnd:
         # Writers of the queue outputs of HTTP functions, by function name (LocalHost sets
         # them once the triggers' storage is known).
         self.output_writers: dict[str, OutputWriter] = {}
+        self.dashboard = Dashboard(client, list(index.orchestrators), keys,
+                                   listens_on_loopback_only(host), settings.hub_name)
 
     @property
     def port(self) -> int:
@@ -213,6 +222,26 @@ class HttpFrontEnd:
             await runner.cleanup()
 
     async def _dispatch(self, request: web.Request) -> web.StreamResponse:
+        """The dashboard's requests to it; for the others, CORS as configured around
+        :meth:`_route`."""
+        if self.dashboard.owns(request.rel_url.raw_path):
+            return await self.dashboard.handle(request)
+        cors = self._settings.cors
+        if cors is None or ORIGIN not in request.headers:
+            return await self._route(request)
+        added = cors.headers_for(request.method, request.headers)
+        if is_preflight(request.method, request.headers):
+            # The CORS middleware answers every preflight itself, allowed or not.
+            return web.Response(status=204, headers=added)
+        response = await self._route(request)
+        for name, value in added.items():
+            if name == "Vary":
+                response.headers.add(name, value)
+            else:
+                response.headers[name] = value
+        return response
+
+    async def _route(self, request: web.Request) -> web.StreamResponse:
         """Route a request to the RPC API, the management API or an HTTP function."""
         state = request.app[STATE]
         if state.management is None:

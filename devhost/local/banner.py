@@ -28,9 +28,11 @@ def banner(base_url: str, route_prefix: str, index: FunctionIndex, keys: HostKey
         methods = ",".join(function.methods) if function.methods else "ANY"
         lines.append(f"  {methods:<6} {api}/{function.route}"
                      f"   [{function.auth_level}] {function.name}")
-    lines += ["", f"Function key (header x-functions-key): {keys.function_key}"]
+    lines += ["", f"Function key (header x-functions-key): {keys.function_key}",
+              f"Dashboard: {base_url}/_devhost/  (instances, history, actions)"]
     if fcm_url:
         lines.append(f"FCM emulator: {fcm_url}  (pushes received: {fcm_url}/emulator/messages)")
+        lines.append(f"Device simulator: {fcm_url}/?token=<a device token>")
     tries = try_lines(index, api, base_url, keys.function_key)
     if tries:
         lines += ["", "Try it:", *(f"  {line}" for line in tries)]

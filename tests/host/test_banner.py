@@ -55,3 +55,12 @@ def test_an_app_without_http_routes_gets_no_try_it_section(tmp_path: Path) -> No
     """No routes and no file: the banner says nothing to try."""
     empty = FunctionIndex(app_dir=tmp_path, orchestrators={}, activities={}, http=())
     assert "Try it:" not in banner(BASE, "", empty, KEYS, None, "memory")
+
+
+def test_the_banner_prints_the_dashboard_and_the_simulator(index: FunctionIndex) -> None:
+    """The banner says where the host's dashboard is, and the device simulator when the
+    FCM emulator runs."""
+    text = banner(BASE, "api", index, KEYS, "http://127.0.0.1:9099", "memory")
+    assert "Dashboard: http://127.0.0.1:7071/_devhost/" in text
+    assert "Device simulator: http://127.0.0.1:9099/?token=" in text
+    assert "Device simulator" not in banner(BASE, "api", index, KEYS, None, "memory")

@@ -1,0 +1,1 @@
+"""The host's dashboard at ``/_devhost/``, driven in Chromium."""

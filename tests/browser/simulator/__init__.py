@@ -1,0 +1,1 @@
+"""The FCM emulator's device simulator, driven in Chromium against the app on a local host."""
