@@ -3,20 +3,28 @@
 Either on a thread of this process (``InProcessEpisodes``) or in worker processes that
 import the app themselves, as Azure's Python worker runs them (``WorkerProcessEpisodes``).
 Both run an ``Episodes`` off the event loop, so a long replay never stalls HTTP, storage
-calls and activity dispatch meanwhile; both hand back the same ``Commit``.
+calls and activity dispatch meanwhile; both hand back the same ``Commit``. A work item of an
+entity (``@name@key``) runs its batch of operations instead, on the same threads, through
+the entity functions of this process (entities run beside activities, in the host).
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
+from types import MappingProxyType
 
+from devhost.app.loader import EntityFunction
 from devhost.engine.executor import Episodes, Orchestrators
 from devhost.engine.replay_processes import ReplayProcesses
 from devhost.engine.versioning import NO_VERSIONING, VersionPolicy
+from devhost.entities.batch import EntityBatch
+from devhost.entities.ids import is_entity_instance
 from devhost.taskhub.base import Commit, OrchestrationWorkItem
+
+NO_ENTITIES: Mapping[str, EntityFunction] = MappingProxyType({})
 
 __all__ = ["EpisodeRunner", "InProcessEpisodes", "WorkerProcessEpisodes"]
 
@@ -25,10 +33,12 @@ class EpisodeRunner:
     """Runs episodes on ``threads`` threads, calling the orchestrator handles it holds."""
 
     def __init__(self, orchestrators: Orchestrators, activities: Collection[str],
-                 threads: int, versions: VersionPolicy = NO_VERSIONING) -> None:
+                 threads: int, versions: VersionPolicy = NO_VERSIONING,
+                 entities: Mapping[str, EntityFunction] = NO_ENTITIES) -> None:
         self.orchestrators = orchestrators
         self.activities = frozenset(activities)
         self.versions = versions
+        self.entities = entities
         self._pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="episodes")
 
     async def run(self, item: OrchestrationWorkItem, now: datetime,
@@ -39,9 +49,14 @@ class EpisodeRunner:
         ``ReplayWorkerLost`` when the process replaying it went away, ``VersionRejected``
         when the instance's version is not this host's to run.
         """
+        loop = asyncio.get_running_loop()
+        if is_entity_instance(item.instance_id):
+            batch = EntityBatch(item, {name: e.handle for name, e in self.entities.items()},
+                                now, bool(self.orchestrators))
+            return await loop.run_in_executor(self._pool, batch.run)
         episodes = Episodes(item, self.orchestrators if orchestrators is None else orchestrators,
-                            now, self.activities, self.versions)
-        return await asyncio.get_running_loop().run_in_executor(self._pool, episodes.run)
+                            now, self.activities, self.versions, self.entities)
+        return await loop.run_in_executor(self._pool, episodes.run)
 
     def close(self) -> None:
         """Stop taking episodes; one already running finishes on its thread."""
@@ -56,8 +71,10 @@ class InProcessEpisodes(EpisodeRunner):
     """
 
     def __init__(self, orchestrators: Orchestrators, activities: Collection[str],
-                 versions: VersionPolicy = NO_VERSIONING) -> None:
-        super().__init__(orchestrators, activities, threads=1, versions=versions)
+                 versions: VersionPolicy = NO_VERSIONING,
+                 entities: Mapping[str, EntityFunction] = NO_ENTITIES) -> None:
+        super().__init__(orchestrators, activities, threads=1, versions=versions,
+                         entities=entities)
 
 
 class WorkerProcessEpisodes(EpisodeRunner):
@@ -67,7 +84,8 @@ class WorkerProcessEpisodes(EpisodeRunner):
     """
 
     def __init__(self, replay: ReplayProcesses, orchestrators: Orchestrators,
-                 activities: Collection[str], versions: VersionPolicy = NO_VERSIONING) -> None:
+                 activities: Collection[str], versions: VersionPolicy = NO_VERSIONING,
+                 entities: Mapping[str, EntityFunction] = NO_ENTITIES) -> None:
         super().__init__(replay.functions(orchestrators), activities,
-                         threads=replay.episode_threads, versions=versions)
+                         threads=replay.episode_threads, versions=versions, entities=entities)
         self.replay = replay

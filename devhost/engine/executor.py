@@ -49,6 +49,7 @@ from devhost.engine.versioning import (
     VersionPolicy,
     VersionRejected,
 )
+from devhost.entities.orchestration import refuse_entity_action, send_to_entity
 from devhost.taskhub.base import (
     ActivityTask,
     Commit,
@@ -70,14 +71,17 @@ class Episodes(Recorder):
 
     def __init__(self, item: OrchestrationWorkItem, orchestrators: Orchestrators,
                  now: datetime, activities: Collection[str],
-                 versions: VersionPolicy = NO_VERSIONING) -> None:
+                 versions: VersionPolicy = NO_VERSIONING,
+                 entities: Collection[str] = ()) -> None:
         """Prepare to apply ``item``'s messages at time ``now``.
 
-        ``activities`` names the app's activity functions: calling any other fails the
-        orchestration, as Azure's host refuses it. ``versions`` says which instance
-        versions this host runs, and the version new sub-orchestrations get.
+        ``activities`` and ``entities`` name the app's activity and entity functions:
+        calling any other fails the orchestration, as Azure's host refuses it.
+        ``versions`` says which instance versions this host runs, and the version new
+        sub-orchestrations get.
         """
         self.item = item
+        self.entities = entities
         self.versions = versions
         self.orchestrators = orchestrators
         self.activities = activities
@@ -294,7 +298,8 @@ class Episodes(Recorder):
             answer.error = mismatch
         elif refusal is None:
             for action in schedulables[len(self.view.user_scheduled):]:
-                refusal = refuse_action(action, record, self.activities, self.orchestrators)
+                refusal = (refuse_action(action, record, self.activities, self.orchestrators)
+                           or refuse_entity_action(action, self.entities))
                 if refusal is not None:
                     break
                 self._schedule(action)
@@ -366,6 +371,10 @@ class Episodes(Recorder):
                        else self.versions.default_version)
             self.commit.outbound.append(Message(child, execution_started(
                 action.name, child, action.input, self.now, parent=parent, version=version)))
+        elif action.is_entity:
+            sent, request = send_to_entity(record, task_id, action, self.now)
+            self._record(sent)
+            self.commit.outbound.append(request)
         return task_id
 
     def _take_retry_step(self, step: HistoryEvent) -> None:
