@@ -152,11 +152,11 @@ REFUSALS = [
 def tick(timer: func.TimerRequest) -> None:
     pass
 ''', "function 'tick': trigger type 'timerTrigger' is not supported"),
-    ("entity", '''
-@app.entity_trigger(context_name="context")
-def counter(context):
+    ("entity context name", '''
+@app.entity_trigger(context_name="ctx")
+def counter(ctx):
     pass
-''', "function 'counter': entityTrigger: durable entities are not supported yet"),
+''', "function 'counter': entityTrigger parameter must be named 'context'"),
     ("queue output", '''
 @app.route(route="q", auth_level=func.AuthLevel.ANONYMOUS)
 @app.queue_output(arg_name="msg", queue_name="q", connection="AzureWebJobsStorage")
