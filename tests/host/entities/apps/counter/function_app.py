@@ -130,3 +130,14 @@ async def read(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> 
     return func.HttpResponse(json.dumps({"exists": found.entity_exists,
                                          "state": found.entity_state}),
                              mimetype="application/json")
+
+
+@app.route(route="status/{instanceId}", methods=["GET"])
+@app.durable_client_input(client_name="client")
+async def status(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
+    """An orchestration's runtime status and output, as the SDK's ``get_status`` reads them."""
+    found = await client.get_status(req.route_params["instanceId"])
+    runtime_status = found.runtime_status.value if found.runtime_status else None
+    return func.HttpResponse(json.dumps({"runtimeStatus": runtime_status,
+                                         "output": found.output}),
+                             mimetype="application/json")
