@@ -23,11 +23,12 @@ class Sizes:
     replay: tuple[int, ...] = (100, 1000, 5000)
     storage_ops: int = 400
     repeats: int = 3  # runs per throughput figure; the median is reported
+    entity_ops: int = 1000  # entity operations per run, to one entity or spread over 100
 
 
 FULL = Sizes()
 QUICK = Sizes(chain=25, fan_out=25, events=25, orders=(10, 25), burst=50, replay=(100, 1000),
-              storage_ops=60, repeats=1)
+              storage_ops=60, repeats=1, entity_ops=200)
 
 
 @dataclass(frozen=True)

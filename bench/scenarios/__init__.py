@@ -5,7 +5,16 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 
 from bench.context import Run
-from bench.scenarios import burst, events, fan_out, orders, replay, sequential, storage
+from bench.scenarios import (
+    burst,
+    entities,
+    events,
+    fan_out,
+    orders,
+    replay,
+    sequential,
+    storage,
+)
 
 Scenario = Callable[[Run], Awaitable[None]]
 
@@ -17,6 +26,7 @@ SCENARIOS: dict[str, Scenario] = {
     "events": events.scenario,
     "orders": orders.scenario,
     "burst": burst.scenario,
+    "entities": entities.scenario,
 }
 
 __all__ = ["SCENARIOS", "Scenario"]
