@@ -22,6 +22,8 @@ route                                      verb     answers
 ``instances/``                             DELETE   purge by filter (createdTimeFrom needed)
 =========================================  =======  ===========================================
 
+The entity routes (``entities/...``) are answered by ``devhost.http.management.entities``.
+
 Status codes and bodies are those of the extension's ``HttpApiHandler.cs``: 404 and 410
 have no body, query parameter names are case-insensitive, malformed optional filters are
 left out rather than refused. Key checks happen before a request gets here (see
