@@ -23,6 +23,7 @@ from bench.figures import AZURITE, Figure
 from bench.scenarios.storage import rates_for
 from devhost.entities.ids import EntityId
 from devhost.entities.state import SchedulerState
+from devhost.errors import StorageUnavailable
 from devhost.taskhub.base import InstanceRecord
 
 COUNTER_APP_DIR = Path(__file__).resolve().parents[1] / "apps" / "counter"
@@ -31,6 +32,9 @@ ADD = "add"
 # Signals sent at once.
 IN_FLIGHT = 16
 MANY_ENTITIES = 100
+# A signal that storage did not take is sent again, this often at most, after this pause.
+SIGNAL_ATTEMPTS = 10
+RETRY_PAUSE_SECONDS = 0.5
 # The SDK's client sends an input as JSON text inside a JSON string.
 ONE = json.dumps(json.dumps(1))
 
@@ -55,7 +59,16 @@ async def _operations(hosted: Hosted, size: int, entities: int) -> float:
         entity = ids[number % entities]
         share[entity] += 1
         async with slots:
-            await client.signal(entity, ADD, ONE)
+            for attempt in range(SIGNAL_ATTEMPTS):
+                try:
+                    await client.signal(entity, ADD, ONE)
+                    return
+                except StorageUnavailable:
+                    # As a client answered 503 sends again: the signal may then count twice,
+                    # which the wait (at least the share) allows.
+                    if attempt == SIGNAL_ATTEMPTS - 1:
+                        raise
+                    await asyncio.sleep(RETRY_PAUSE_SECONDS)
 
     started = time.perf_counter()
     await asyncio.gather(*(signal(number) for number in range(size)))
