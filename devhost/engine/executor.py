@@ -372,7 +372,7 @@ class Episodes(Recorder):
             self.commit.outbound.append(Message(child, execution_started(
                 action.name, child, action.input, self.now, parent=parent, version=version)))
         elif action.is_entity:
-            sent, request = send_to_entity(record, task_id, action, self.now)
+            sent, request = send_to_entity(record, task_id, action, self.now, self.history)
             self._record(sent)
             self.commit.outbound.append(request)
         return task_id

@@ -20,6 +20,7 @@ from typing import Any
 
 from devhost.entities.ids import EntityId, InvalidEntityId, find_entity, missing_entity
 from devhost.entities.messages import EntityRequest, request_from_event, response_message
+from devhost.entities.sorter import in_sender_order
 from devhost.entities.state import SchedulerState
 from devhost.taskhub.base import Commit, OrchestrationWorkItem
 
@@ -66,9 +67,13 @@ class EntityBatch:
                         self.item.instance_id)
             return Commit(record=None)
         state = SchedulerState.of(self.item.record)
+        held_before = len(state.held)
         requests = self._new_requests(state)
         if not requests:
-            return Commit(record=None)
+            if len(state.held) == held_before:
+                return Commit(record=None)
+            # Requests were held back: the record keeps them, the messages go.
+            return Commit(record=state.record_for(entity, self.item.record, self.now))
         commit = Commit(record=None)
         for start in range(0, len(requests), MAX_OPERATION_BATCH):
             chunk = requests[start:start + MAX_OPERATION_BATCH]
@@ -81,8 +86,10 @@ class EntityBatch:
         return commit
 
     def _new_requests(self, state: SchedulerState) -> list[EntityRequest]:
-        """The item's requests in arrival order, without those already applied or repeated."""
-        seen = set(state.applied)
+        """The requests to apply now: the item's in arrival order, without those applied
+        already or repeated, each orchestration's in the order it sent them (held ones
+        released once their predecessors came; see ``sorter``)."""
+        seen = set(state.applied) | {held.request.request_id for held in state.held}
         requests: list[EntityRequest] = []
         for message in self.item.messages:
             request = request_from_event(message.event)
@@ -94,7 +101,8 @@ class EntityBatch:
                 continue  # delivered again after a crash: it was applied already
             seen.add(request.request_id)
             requests.append(request)
-        return requests
+        ready, state.held = in_sender_order(requests, state.senders, state.held, self.now)
+        return ready
 
     def _execute(self, entity: EntityId, state: SchedulerState,
                  requests: list[EntityRequest]) -> list[_Outcome]:

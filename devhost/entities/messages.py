@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from devhost.engine.protocol import EventType, HistoryEvent, event, event_raised
+from devhost.engine.protocol import EventType, HistoryEvent, event, event_raised, iso, parse_iso
 from devhost.taskhub.base import Message
 
 __all__ = ["OPERATION_EVENT", "EntityRequest", "request_from_event", "response_message"]
@@ -27,6 +27,9 @@ OPERATION_EVENT = "op"
 # ResponseMessage.ExceptionType for an out-of-proc operation that raised
 # (TaskEntityShim.ExecuteOutOfProcBatch).
 OUT_OF_PROC_ERROR_TYPE = "Error"
+# The keys of a request's place in its sender's sequence and of its predecessor's time.
+SEQUENCE_KEY = "seq"
+PREDECESSOR_KEY = "predecessorSent"
 # Request and message ids are derived from this namespace, so the same call, replayed after
 # a crash, carries the same ids and is recognised as a duplicate.
 _IDS = uuid.UUID("6f0e1c52-9a4b-4a57-8f7e-3d2c1b0a9e8d")
@@ -47,6 +50,13 @@ class EntityRequest:
     is_signal: bool
     parent: str | None = None
     parent_execution: str | None = None
+    # The request's place among those its execution sent to this entity (1, 2, ...); the
+    # entity applies them in that order. This host's stand-in for the ``Timestamp`` and
+    # ``Predecessor`` the extension's MessageSorter orders by.
+    sequence: int | None = None
+    # When the sender sent its previous request to this entity (None for the first): one
+    # sent before the reorder window need not be waited for.
+    predecessor_at: datetime | None = None
 
     def as_json(self) -> dict[str, Any]:
         """The ``RequestMessage`` JSON, defaults left out as Json.NET's ``Ignore`` does."""
@@ -60,6 +70,10 @@ class EntityRequest:
             body["parent"] = self.parent
         if self.parent_execution is not None:
             body["parentExecution"] = self.parent_execution
+        if self.sequence is not None:
+            body[SEQUENCE_KEY] = self.sequence
+        if self.predecessor_at is not None:
+            body[PREDECESSOR_KEY] = iso(self.predecessor_at)
         return body
 
     def message_to(self, entity_instance: str, now: datetime) -> Message:
@@ -70,8 +84,11 @@ class EntityRequest:
 
 
 def orchestration_request(instance_id: str, execution_id: str, task_id: int, operation: str,
-                          input_text: str | None, is_signal: bool) -> EntityRequest:
-    """The request an orchestration's call or signal (task ``task_id``) sends.
+                          input_text: str | None, is_signal: bool,
+                          sequence: int | None = None,
+                          predecessor_at: datetime | None = None) -> EntityRequest:
+    """The request an orchestration's call or signal (task ``task_id``) sends, the
+    ``sequence``-th of its execution to that entity.
 
     The id stays the same when the episode runs again, as the extension's ``NewGuid`` is
     replay-safe; the SDK's input text is serialized once more, as ``SetInput`` does.
@@ -79,7 +96,7 @@ def orchestration_request(instance_id: str, execution_id: str, task_id: int, ope
     request_id = str(uuid.uuid5(_IDS, f"{instance_id}\n{execution_id}\n{task_id}"))
     return EntityRequest(request_id, operation,
                          None if input_text is None else json.dumps(input_text),
-                         is_signal, instance_id, execution_id)
+                         is_signal, instance_id, execution_id, sequence, predecessor_at)
 
 
 def client_request(operation: str, input_text: str | None) -> EntityRequest:
@@ -102,10 +119,23 @@ def request_from_event(item: HistoryEvent) -> EntityRequest | None:
         body = json.loads(item.get("Input") or "")
     except ValueError:
         return None
-    if not isinstance(body, dict) or not isinstance(body.get("id"), str):
+    if not isinstance(body, dict):
+        return None
+    return request_from_json(body)
+
+
+def request_from_json(body: dict[str, Any]) -> EntityRequest | None:
+    """The request a ``RequestMessage`` JSON object describes, or None without an id."""
+    if not isinstance(body.get("id"), str):
         return None
     operation = body.get("op")
     input_text = body.get("input")
+    sequence = body.get(SEQUENCE_KEY)
+    predecessor = body.get(PREDECESSOR_KEY)
+    try:
+        predecessor_at = parse_iso(predecessor) if isinstance(predecessor, str) else None
+    except ValueError:
+        predecessor_at = None
     return EntityRequest(
         request_id=body["id"],
         operation=operation if isinstance(operation, str) else "",
@@ -114,6 +144,8 @@ def request_from_event(item: HistoryEvent) -> EntityRequest | None:
         parent=body.get("parent") if isinstance(body.get("parent"), str) else None,
         parent_execution=(body.get("parentExecution")
                           if isinstance(body.get("parentExecution"), str) else None),
+        sequence=sequence if isinstance(sequence, int) and sequence > 0 else None,
+        predecessor_at=predecessor_at,
     )
 
 

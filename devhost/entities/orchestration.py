@@ -14,7 +14,7 @@ from collections.abc import Collection
 from datetime import datetime
 
 from devhost.engine.actions import Schedulable
-from devhost.engine.protocol import ActionType, HistoryEvent
+from devhost.engine.protocol import ActionType, EventType, HistoryEvent, parse_iso
 from devhost.entities.ids import EntityId, InvalidEntityId, find_entity, missing_entity
 from devhost.entities.messages import event_sent, orchestration_request
 from devhost.taskhub.base import InstanceRecord, Message
@@ -37,11 +37,18 @@ def refuse_entity_action(action: Schedulable, entities: Collection[str],
 
 
 def send_to_entity(record: InstanceRecord, task_id: int, action: Schedulable,
-                   now: datetime) -> tuple[HistoryEvent, Message]:
-    """The EventSent to record under ``task_id`` and the request message to send."""
+                   now: datetime, history: list[HistoryEvent]) -> tuple[HistoryEvent, Message]:
+    """The EventSent to record under ``task_id`` and the request message to send.
+
+    ``history`` is the execution's history so far: the request's sequence number counts
+    the requests it sent that entity before.
+    """
     target = EntityId.parse(action.instance_id or "")
+    earlier = [item for item in history if item["EventType"] == EventType.EVENT_SENT
+               and item.get("InstanceId") == target.instance_id]
     request = orchestration_request(
         record.instance_id, record.execution_id, task_id, action.name or "", action.input,
-        is_signal=action.kind == ActionType.SIGNAL_ENTITY)
+        is_signal=action.kind == ActionType.SIGNAL_ENTITY, sequence=len(earlier) + 1,
+        predecessor_at=parse_iso(earlier[-1]["Timestamp"]) if earlier else None)
     return (event_sent(task_id, target.instance_id, request, now),
             request.message_to(target.instance_id, now))

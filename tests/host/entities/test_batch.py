@@ -12,6 +12,7 @@ from devhost.app.loader import FunctionIndex, import_state_kept, load_app
 from devhost.entities.batch import EntityBatch
 from devhost.entities.ids import EntityId
 from devhost.entities.messages import EntityRequest, client_request, orchestration_request
+from devhost.entities.sorter import REORDER_WINDOW
 from devhost.entities.state import APPLIED_REQUESTS_KEPT, SchedulerState
 from devhost.taskhub.base import Message, OrchestrationWorkItem
 from tests.host.entities.conftest import COUNTER_APP
@@ -37,13 +38,24 @@ def add(amount: int) -> EntityRequest:
     return client_request("add", json.dumps(json.dumps(amount)))
 
 
-def run(index: FunctionIndex, messages: list[Message],
-        state: SchedulerState | None = None) -> tuple[SchedulerState, list[Message]]:
-    """Run one work item of ``messages`` over ``state``; the new state and the answers."""
-    record = state.record_for(EntityId.parse(ENTITY), None, AT) if state is not None else None
+def run(index: FunctionIndex, messages: list[Message], state: SchedulerState | None = None,
+        at: datetime = AT) -> tuple[SchedulerState, list[Message]]:
+    """Run one work item of ``messages`` over ``state`` at ``at``; the new state (the old
+    one when nothing was written) and the answers."""
+    record = state.record_for(EntityId.parse(ENTITY), None, at) if state is not None else None
     item = OrchestrationWorkItem(ENTITY, messages, record, [])
-    commit = EntityBatch(item, handles(index), AT).run()
+    commit = EntityBatch(item, handles(index), at).run()
+    if commit.record is None:
+        return state or SchedulerState(), commit.outbound
     return SchedulerState.of(commit.record), commit.outbound
+
+
+def shift(sequence: int, digit: int, predecessor_at: datetime | None = AT) -> Message:
+    """The ``sequence``-th signal of one orchestration to the entity: shift in ``digit``."""
+    request = orchestration_request("sender", "exec-1", sequence, "shift", json.dumps(digit),
+                                    is_signal=True, sequence=sequence,
+                                    predecessor_at=predecessor_at if sequence > 1 else None)
+    return request.message_to(ENTITY, AT)
 
 
 def test_a_request_delivered_twice_is_applied_once(index: FunctionIndex) -> None:
@@ -99,3 +111,31 @@ def test_applied_ids_are_bounded(index: FunctionIndex) -> None:
     state, _ = run(index, [r.message_to(ENTITY, AT) for r in requests])
     assert state.state == json.dumps(len(requests))
     assert state.applied == [r.request_id for r in requests[-APPLIED_REQUESTS_KEPT:]]
+
+
+def test_one_senders_requests_apply_in_the_order_sent(index: FunctionIndex) -> None:
+    """A request that overtook its predecessor from the same orchestration waits in the
+    entity's state until the predecessor comes (the extension's MessageSorter), then both
+    apply in the order sent; a copy of an applied one is dropped (by its id)."""
+    state, _ = run(index, [shift(2, 2), shift(3, 3)])
+    assert (state.exists, [h.request.sequence for h in state.held]) == (False, [2, 3])
+    state, _ = run(index, [shift(1, 1)], state)
+    assert (state.state, state.held) == ("123", [])
+    state, _ = run(index, [shift(2, 2), shift(4, 4)], state)
+    assert state.state == "1234"
+
+
+def test_requests_stop_waiting_after_the_reorder_window(index: FunctionIndex) -> None:
+    """A request whose predecessor was sent a whole window ago is not held; one held for a
+    whole window is applied first in the next batch, as the sorter gives up waiting, and a
+    predecessor coming even later still applies."""
+    long_ago = AT - REORDER_WINDOW
+    state, _ = run(index, [shift(5, 5, predecessor_at=long_ago)])
+    assert state.state == "5"
+    state, _ = run(index, [shift(7, 7)], state)
+    assert [h.request.sequence for h in state.held] == [7]
+    later = AT + REORDER_WINDOW
+    state, _ = run(index, [add(1).message_to(ENTITY, later)], state, at=later)
+    assert (state.state, state.held) == ("58", [])
+    state, _ = run(index, [shift(6, 6)], state, at=later)
+    assert state.state == "586"

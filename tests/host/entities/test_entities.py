@@ -49,6 +49,7 @@ async def test_history_records_event_sent_and_the_answer(counter_app: CounterApp
     requests = [json.loads(e["Input"] or "") for e in sent]
     assert [r["op"] for r in requests] == ["add", "add", "get"]
     assert [r.get("signal", False) for r in requests] == [True, False, False]
+    assert [r["seq"] for r in requests] == [1, 2, 3]  # this execution's 1st, 2nd, 3rd to it
     assert requests[0]["input"] == json.dumps("1")  # the SDK's JSON text, serialized again
     answers = {e["Name"]: json.loads(e["Input"] or "") for e in history
                if e["EventType"] == EventType.EVENT_RAISED}

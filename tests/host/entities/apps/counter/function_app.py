@@ -18,6 +18,7 @@ GET = "get"
 RESET = "reset"
 FAIL = "fail"
 SET_THEN_FAIL = "set_then_fail"
+SHIFT = "shift"  # order matters: state * 10 + input
 DELETE = "delete"
 
 CALL_AND_SIGNAL = "call_and_signal"
@@ -28,7 +29,7 @@ CALL_MISSING_ENTITY = "call_missing_entity"
 
 @app.entity_trigger(context_name="context", entity_name=COUNTER)
 def counter(context: df.DurableEntityContext) -> None:
-    """An integer that can be added to, read, reset, deleted, and made to fail."""
+    """An integer that can be added to, shifted, read, reset, deleted, and made to fail."""
     current = context.get_state(lambda: 0)
     operation = context.operation_name
     if operation == ADD:
@@ -37,6 +38,8 @@ def counter(context: df.DurableEntityContext) -> None:
             raise ValueError(f"add needs an integer, not {amount!r}")
         context.set_state(current + amount)
         context.set_result(current + amount)
+    elif operation == SHIFT:
+        context.set_state(current * 10 + context.get_input())
     elif operation == GET:
         context.set_result(current)
     elif operation == RESET:
