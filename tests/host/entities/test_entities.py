@@ -34,6 +34,16 @@ async def test_orchestration_signals_and_calls_in_order(counter_app: CounterApp)
     assert json.loads(record.output or "null") == {"answers": [13, 33], "final": 33}
 
 
+async def test_signals_of_one_orchestration_apply_in_the_order_sent(
+        counter_app: CounterApp) -> None:
+    """Five signals in one episode, then a call: ``shift`` (state * 10 + digit) shows the
+    order they were applied in."""
+    key = unique_key("shift")
+    record = await counter_app.run("call_and_signal", {
+        "key": key, "signals": [1, 2, 3, 4, 5], "signal_operation": "shift"})
+    assert json.loads(record.output or "null") == {"answers": [], "final": 12345}
+
+
 async def test_history_records_event_sent_and_the_answer(counter_app: CounterApp) -> None:
     """The caller's history holds an EventSent per call or signal (task ids in order) and
     each call's answer as an EventRaised named after the request id, as the SDK reads them

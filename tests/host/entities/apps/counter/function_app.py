@@ -57,12 +57,12 @@ def counter(context: df.DurableEntityContext) -> None:
 
 @app.orchestration_trigger(context_name="context", orchestration=CALL_AND_SIGNAL)
 def call_and_signal(context: df.DurableOrchestrationContext):  # type: ignore[no-untyped-def]
-    """Signal ``add`` with each of ``signals``, call ``add`` with each of ``calls``, then
-    call ``get``: returns the call answers and the final value."""
+    """Signal ``add`` (or ``signal_operation``) with each of ``signals``, call ``add`` with
+    each of ``calls``, then call ``get``: returns the call answers and the final value."""
     job = context.get_input()
     entity = df.EntityId(COUNTER, job["key"])
     for amount in job.get("signals", []):
-        context.signal_entity(entity, ADD, amount)
+        context.signal_entity(entity, job.get("signal_operation", ADD), amount)
     answers = []
     for amount in job.get("calls", []):
         answers.append((yield context.call_entity(entity, ADD, amount)))
