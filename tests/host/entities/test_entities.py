@@ -7,7 +7,7 @@ import json
 from devhost.engine.protocol import EventType
 from devhost.entities.state import SchedulerState
 from devhost.taskhub.base import RuntimeStatus
-from tests.host.entities.conftest import CounterApp, unique_key
+from tests.host.entities.conftest import WAIT_SECONDS, CounterApp, unique_key
 
 
 async def test_client_signals_and_reads_through_the_sdk(counter_app: CounterApp) -> None:
@@ -132,3 +132,28 @@ async def test_delete_operation_makes_the_entity_not_exist(counter_app: CounterA
     await counter_app.call("POST", f"/api/counters/{key}/add", json_body=2)
     state = await counter_app.value(key, 2)
     assert isinstance(state, SchedulerState)
+
+
+async def test_replay_calling_another_entity_is_non_deterministic(
+        counter_app: CounterApp) -> None:
+    """A replay that calls another entity than history's EventSent names fails the
+    instance, naming the task and the entity it now calls."""
+    assert counter_app.host.runtime is not None and counter_app.host.index is not None
+    handle = counter_app.host.index.orchestrators["fickle_caller"].handle
+    switch = getattr(handle, "orchestrator_function").__globals__["FICKLE_SWITCH"]  # noqa: B009
+    client = counter_app.host.runtime.client
+    started = await counter_app.call("POST", "/api/start/fickle_caller", json_body={})
+    instance_id = started.body["id"]
+    try:
+        await client.wait_for(instance_id, lambda r: r.custom_status == '"waiting"',
+                              timeout=WAIT_SECONDS)
+        switch["key"] = "second"
+        await client.raise_event(instance_id, "go", None)
+        record = await client.wait_for(instance_id, timeout=WAIT_SECONDS)
+    finally:
+        switch["key"] = "first"
+    assert record.runtime_status == RuntimeStatus.FAILED
+    message = json.loads(record.output or "null")
+    assert "Non-deterministic workflow detected: task 0 was an operation on entity " \
+           "'@counter@first' in history" in message
+    assert "'@counter@second'" in message

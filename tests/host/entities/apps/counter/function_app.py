@@ -25,6 +25,9 @@ CALL_AND_SIGNAL = "call_and_signal"
 CALL_FAILING = "call_failing"
 CALL_MANY = "call_many"
 CALL_MISSING_ENTITY = "call_missing_entity"
+FICKLE_CALLER = "fickle_caller"
+# Which counter the fickle caller calls: a test changes it to make a replay differ.
+FICKLE_SWITCH = {"key": "first"}
 
 
 @app.entity_trigger(context_name="context", entity_name=COUNTER)
@@ -103,6 +106,15 @@ def call_missing_entity(context: df.DurableOrchestrationContext):  # type: ignor
     except Exception:  # noqa: BLE001 - Azure fails the orchestration outside user code
         return "caught"
     return "answered"
+
+
+@app.orchestration_trigger(context_name="context", orchestration=FICKLE_CALLER)
+def fickle_caller(context: df.DurableOrchestrationContext):  # type: ignore[no-untyped-def]
+    """Call the counter FICKLE_SWITCH names, then wait for the event ``go``."""
+    yield context.call_entity(df.EntityId(COUNTER, FICKLE_SWITCH["key"]), GET)
+    context.set_custom_status("waiting")
+    yield context.wait_for_external_event("go")
+    return "done"
 
 
 @app.route(route="start/{name}", methods=["POST"])
