@@ -20,7 +20,9 @@ from typing import Any
 from devhost.engine.protocol import EventType, HistoryEvent, event, event_raised, iso, parse_iso
 from devhost.taskhub.base import Message
 
-__all__ = ["OPERATION_EVENT", "EntityRequest", "request_from_event", "response_message"]
+__all__ = ["OPERATION_EVENT", "EntityRequest", "client_request", "event_sent",
+           "orchestration_request", "request_from_event", "request_from_json",
+           "response_message"]
 
 # EntityMessageEventNames.RequestMessageEventName.
 OPERATION_EVENT = "op"
