@@ -13,6 +13,7 @@ from typing import Any
 import aiohttp
 import pytest
 
+from devhost.cli import DEFAULT_REPLAY_PROCESSES
 from devhost.clock import SystemClock, VirtualClock
 from devhost.entities.state import SchedulerState
 from devhost.host import LocalHost
@@ -100,7 +101,23 @@ def unique_key(tag: str) -> str:
 
 @pytest.fixture(params=["memory", pytest.param("azurite", marks=pytest.mark.azurite)])
 async def counter_app(request: pytest.FixtureRequest) -> AsyncIterator[CounterApp]:
-    """The counter app hosted on the memory hub with a virtual clock, then on Azurite."""
+    """The counter app hosted on the memory hub with a virtual clock, then on Azurite, as
+    ``make run APP=`` hosts it (orchestrators replay in one worker process)."""
+    async for app in _hosted(request, DEFAULT_REPLAY_PROCESSES):
+        yield app
+
+
+@pytest.fixture(params=["memory", pytest.param("azurite", marks=pytest.mark.azurite)])
+async def in_process_app(request: pytest.FixtureRequest) -> AsyncIterator[CounterApp]:
+    """The counter app with its orchestrators replaying in this process (so a test can
+    change the app's module state between episodes)."""
+    async for app in _hosted(request, 0):
+        yield app
+
+
+async def _hosted(request: pytest.FixtureRequest,
+                  replay_processes: int) -> AsyncIterator[CounterApp]:
+    """The counter app on the hub ``request.param`` names, stopped afterwards."""
     def memory_hub(_settings: Any) -> TaskHub:
         return MemoryTaskHub(VirtualClock())
 
@@ -115,7 +132,7 @@ async def counter_app(request: pytest.FixtureRequest) -> AsyncIterator[CounterAp
         request.getfixturevalue("azurite")  # started before the host, outside its event loop
     with process_state_kept():
         forget_sdk_session()
-        host = LocalHost(COUNTER_APP, factory, port=0)
+        host = LocalHost(COUNTER_APP, factory, port=0, replay_processes=replay_processes)
         await host.start()
         try:
             async with aiohttp.ClientSession() as session:

@@ -135,9 +135,10 @@ async def test_delete_operation_makes_the_entity_not_exist(counter_app: CounterA
 
 
 async def test_replay_calling_another_entity_is_non_deterministic(
-        counter_app: CounterApp) -> None:
+        in_process_app: CounterApp) -> None:
     """A replay that calls another entity than history's EventSent names fails the
     instance, naming the task and the entity it now calls."""
+    counter_app = in_process_app
     assert counter_app.host.runtime is not None and counter_app.host.index is not None
     handle = counter_app.host.index.orchestrators["fickle_caller"].handle
     switch = getattr(handle, "orchestrator_function").__globals__["FICKLE_SWITCH"]  # noqa: B009
