@@ -54,7 +54,7 @@ class EntityRequest:
     parent_execution: str | None = None
     # The request's place among those its execution sent to this entity (1, 2, ...); the
     # entity applies them in that order. This host's stand-in for the ``Timestamp`` and
-    # ``Predecessor`` the extension's MessageSorter orders by.
+    # ``Predecessor`` the extension's MessageSorter sorts by.
     sequence: int | None = None
     # When the sender sent its previous request to this entity (None for the first): one
     # sent before the reorder window need not be waited for.
