@@ -103,7 +103,7 @@ def unique_key(tag: str) -> str:
 async def counter_app(request: pytest.FixtureRequest) -> AsyncIterator[CounterApp]:
     """The counter app hosted on the memory hub with a virtual clock, then on Azurite, as
     ``make run APP=`` hosts it (orchestrators replay in one worker process)."""
-    async for app in _hosted(request, DEFAULT_REPLAY_PROCESSES):
+    async for app in _hosted(request, request.param, DEFAULT_REPLAY_PROCESSES):
         yield app
 
 
@@ -111,13 +111,20 @@ async def counter_app(request: pytest.FixtureRequest) -> AsyncIterator[CounterAp
 async def in_process_app(request: pytest.FixtureRequest) -> AsyncIterator[CounterApp]:
     """The counter app with its orchestrators replaying in this process (so a test can
     change the app's module state between episodes)."""
-    async for app in _hosted(request, 0):
+    async for app in _hosted(request, request.param, 0):
         yield app
 
 
-async def _hosted(request: pytest.FixtureRequest,
+@pytest.fixture
+async def memory_app(request: pytest.FixtureRequest) -> AsyncIterator[CounterApp]:
+    """The counter app on the memory hub alone (for tests sending many requests)."""
+    async for app in _hosted(request, "memory", 0):
+        yield app
+
+
+async def _hosted(request: pytest.FixtureRequest, backend: str,
                   replay_processes: int) -> AsyncIterator[CounterApp]:
-    """The counter app on the hub ``request.param`` names, stopped afterwards."""
+    """The counter app on the ``backend`` hub, stopped afterwards."""
     def memory_hub(_settings: Any) -> TaskHub:
         return MemoryTaskHub(VirtualClock())
 
@@ -127,8 +134,8 @@ async def _hosted(request: pytest.FixtureRequest,
                                    f"entities{uuid.uuid4().hex[:12]}", SystemClock(),
                                    visibility_timeout=5.0, **FAST_POLL)
 
-    factory = memory_hub if request.param == "memory" else azure_hub
-    if request.param == "azurite":
+    factory = memory_hub if backend == "memory" else azure_hub
+    if backend == "azurite":
         request.getfixturevalue("azurite")  # started before the host, outside its event loop
     with process_state_kept():
         forget_sdk_session()

@@ -3,8 +3,15 @@
 from __future__ import annotations
 
 import json
+import unicodedata
+from urllib.parse import quote
 
+from hypothesis import given
+from hypothesis import strategies as st
+
+from devhost.taskhub.base import Message
 from tests.host.entities.conftest import CounterApp, unique_key
+from tests.support.local_host import HOSTILE
 
 ENTITIES = "entities"
 
@@ -116,3 +123,54 @@ async def test_dollar_key_reads_the_empty_key(counter_app: CounterApp) -> None:
     await counter_app.value("", 9)
     read = await counter_app.management("GET", f"{ENTITIES}/Counter/$")
     assert (read.status, read.body) == (200, 9)
+
+
+# Hostile keys and bodies -------------------------------------------------------------------
+
+# SignalEntityAsyncInternal refuses these in keys (DurableClient.IsInvalidCharacter).
+REFUSED_KEY_CHARACTERS = set("/\\#?")
+# Bodies posted as application/json, and whether Json.NET parses them.
+JSON_BODIES = {b"": True, b'"1"': True, b"{}": True, b"{": False, b"[1,": False,
+               b"\xff\xfe": False, b"1 2": False}
+
+
+def refused_key(key: str) -> bool:
+    """Whether Azure refuses ``key``: a refused character or a control character."""
+    return any(ch in REFUSED_KEY_CHARACTERS or unicodedata.category(ch) == "Cc" for ch in key)
+
+
+@HOSTILE
+@given(key=st.text(max_size=12).filter(lambda k: k not in (".", "..")),
+       body=st.sampled_from(sorted(JSON_BODIES)))
+async def test_hostile_signals_are_refused_before_anything_is_sent(
+        memory_app: CounterApp, key: str, body: bytes) -> None:
+    """Any key and body: 202 and one queued request, or 400 (unparsable JSON first, then a
+    refused key, HandlePostEntityOperationRequestAsync's order) and nothing queued."""
+    assert memory_app.host.runtime is not None
+    hub = memory_app.host.runtime.hub
+    sent: list[object] = []
+    original = hub.send
+
+    async def counting(messages: list[Message]) -> None:
+        sent.extend(messages)
+        await original(messages)
+
+    hub.send = counting  # type: ignore[method-assign]
+    try:
+        reply = await memory_app.management(
+            "POST", f"{ENTITIES}/Counter/{quote(key, safe='')}?op=add", data=body,
+            content_type="application/json")
+    finally:
+        hub.send = original  # type: ignore[method-assign]
+    if body and not JSON_BODIES[body]:
+        assert reply.status == 400 and reply.body["Message"].startswith(
+            "Could not parse JSON content"), reply.text
+    elif refused_key(key):
+        assert (reply.status, reply.body["Message"]) == (400, (
+            "entityKey (Parameter 'Entity keys must not contain /, \\, #, ?, or control "
+            "characters.')"))
+    else:
+        assert reply.status == 202, reply.text
+        assert len(sent) == 1
+        return
+    assert sent == []
