@@ -26,12 +26,13 @@ class Sizes:
     pages_history: int = 5000  # history events of the instance page timed
     repeats: int = 3  # runs per throughput figure; the median is reported
     queue_messages: int = 100  # messages written at 10/s for the queue-trigger latency
+    entity_ops: int = 1000  # entity operations per run, to one entity or spread over 100
 
 
 FULL = Sizes()
 QUICK = Sizes(chain=25, fan_out=25, events=25, orders=(10, 25), burst=50, replay=(100, 1000),
               storage_ops=60, repeats=1, queue_messages=25, pages_instances=1000,
-              pages_history=1000)
+              pages_history=1000, entity_ops=200)
 
 
 @dataclass(frozen=True)

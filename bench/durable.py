@@ -143,7 +143,8 @@ async def running(hub: TaskHub, index: FunctionIndex) -> AsyncIterator[Hosted]:
     replay = ReplayProcesses(index.app_dir, REPLAY_PROCESSES)
     await asyncio.to_thread(replay.start)
     try:
-        runtime = DurableRuntime(hub, index.orchestrators, index.activities, replay=replay)
+        runtime = DurableRuntime(hub, index.orchestrators, index.activities, replay=replay,
+                                 entities=index.entities)
         await runtime.start()
         try:
             yield Hosted(runtime, watch)

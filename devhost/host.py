@@ -110,7 +110,7 @@ class LocalHost:
                 self._task_hub(settings), self.index.orchestrators, self.index.activities,
                 replay=self.replay, orchestration_workers=episodes,
                 activity_concurrency=activities, sync_threads=settings.thread_count,
-                versions=settings.versions)
+                versions=settings.versions, entities=self.index.entities)
             await runtime.start()
             self.runtime = runtime
             frontend = HttpFrontEnd(self.index, runtime.client, self.keys, self.settings,

@@ -7,6 +7,7 @@ from collections.abc import Awaitable, Callable
 from bench.context import Run
 from bench.scenarios import (
     burst,
+    entities,
     events,
     fan_out,
     kit_orders,
@@ -31,6 +32,7 @@ SCENARIOS: dict[str, Scenario] = {
     "testkit": kit_orders.scenario,
     "queue": queue.scenario,
     "pages": pages.scenario,
+    "entities": entities.scenario,
 }
 
 __all__ = ["SCENARIOS", "Scenario"]

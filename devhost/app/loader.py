@@ -4,7 +4,8 @@
 takes the one module-level ``azure.functions.FunctionRegister`` (a ``df.DFApp``, or a
 ``func.FunctionApp`` with ``df.Blueprint`` objects registered) and turns its
 ``get_functions()`` into a ``FunctionIndex``: HTTP functions with their routes,
-orchestrators and activities by name, timer and queue functions (``devhost.triggers``).
+orchestrators, activities and entities by name, timer and queue functions
+(``devhost.triggers``).
 
 Anything this host cannot run is refused up front with an ``AppLoadError`` that names the
 function and the binding, rather than failing on the first request.
@@ -18,7 +19,7 @@ import inspect
 import sys
 import traceback
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType, ModuleType
 from typing import Any
@@ -38,8 +39,8 @@ from devhost.triggers.functions import (
     queue_outputs,
 )
 
-__all__ = ["ALL_METHODS", "ActivityFunction", "FunctionIndex", "HttpFunction",
-           "OrchestratorFunction", "load_app"]
+__all__ = ["ALL_METHODS", "ActivityFunction", "EntityFunction", "FunctionIndex",
+           "HttpFunction", "OrchestratorFunction", "load_app"]
 
 APP_MODULE = "function_app"
 ALL_METHODS: tuple[str, ...] = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS")
@@ -100,6 +101,15 @@ class ActivityFunction:
 
 
 @dataclass(frozen=True)
+class EntityFunction:
+    """A function-based entity: the SDK's ``handle(context_json) -> result_json``
+    (``df.Entity.create``), which runs a whole batch of operations."""
+
+    name: str
+    handle: Callable[[str], str]
+
+
+@dataclass(frozen=True)
 class FunctionIndex:
     """Everything the host serves from one app folder."""
 
@@ -109,6 +119,8 @@ class FunctionIndex:
     activities: Mapping[str, ActivityFunction]
     # Timer and queue functions (devhost.triggers).
     triggers: tuple[TriggerFunction, ...] = ()
+    entities: Mapping[str, EntityFunction] = field(
+        default_factory=lambda: MappingProxyType({}))
 
 
 def _refuse(function: str, problem: str) -> AppLoadError:
@@ -318,6 +330,7 @@ def _index(app_dir: Path, functions: list[Any]) -> FunctionIndex:
     orchestrators: dict[str, OrchestratorFunction] = {}
     activities: dict[str, ActivityFunction] = {}
     triggers: list[TriggerFunction] = []
+    entities: dict[str, EntityFunction] = {}
     for function in functions:
         name = function.get_function_name()
         trigger = function.get_trigger()
@@ -349,14 +362,30 @@ def _index(app_dir: Path, functions: list[Any]) -> FunctionIndex:
             _check_parameters(name, user_func, indexed.bound_params)
             triggers.append(indexed)
         elif kind == ENTITY_TRIGGER:
-            raise _refuse(name, "entityTrigger: durable entities are not supported yet")
+            entity = _entity_function(name, trigger, others, user_func)
+            if any(known.lower() == entity.name.lower() for known in entities):
+                raise _refuse(name, f"entity name {entity.name!r} is already used")
+            entities[entity.name] = entity
         else:
             raise _refuse(name, f"trigger type {kind!r} is not supported (supported: "
                                 f"{HTTP_TRIGGER}, {ORCHESTRATION_TRIGGER}, {ACTIVITY_TRIGGER}, "
-                                f"{TIMER_TRIGGER}, {QUEUE_TRIGGER})")
+                                f"{TIMER_TRIGGER}, {QUEUE_TRIGGER}, {ENTITY_TRIGGER})")
     _check_route_conflicts(http)
     return FunctionIndex(app_dir, tuple(http), MappingProxyType(orchestrators),
-                         MappingProxyType(activities), triggers=tuple(triggers))
+                         MappingProxyType(activities), triggers=tuple(triggers),
+                         entities=MappingProxyType(entities))
+
+
+def _entity_function(name: str, trigger: Any, others: list[Any],
+                     user_func: Callable[..., Any]) -> EntityFunction:
+    """Index an entity: the worker binds its trigger to the SDK's ``handle(context)`` by the
+    parameter name, so it must be ``context``, as for orchestrators."""
+    _no_other_bindings(name, ENTITY_TRIGGER, others)
+    if trigger.name != ORCHESTRATOR_CONTEXT_PARAM:
+        raise _refuse(name, f"entityTrigger parameter must be named "
+                            f"'{ORCHESTRATOR_CONTEXT_PARAM}', not {trigger.name!r} "
+                            "(the worker binds it by that name)")
+    return EntityFunction(getattr(trigger, "entity_name", None) or name, user_func)
 
 
 def load_app(app_dir: Path) -> FunctionIndex:

@@ -17,7 +17,7 @@ from devhost.engine.protocol import ActionType, RetryFields, parse_iso
 
 
 class UnsupportedAction(Exception):
-    """The orchestrator used a feature this host does not run (entities, call_http)."""
+    """The orchestrator used a feature this host does not run (call_http)."""
 
 
 @dataclass(frozen=True)
@@ -41,7 +41,8 @@ class RetryPolicy:
 
 @dataclass(frozen=True)
 class Schedulable:
-    """One action that takes a task id: an activity, a timer or a sub-orchestration."""
+    """One action that takes a task id: an activity, a timer, a sub-orchestration, or an
+    entity call or signal (``name`` the operation, ``instance_id`` the entity)."""
 
     kind: ActionType
     name: str | None = None
@@ -63,10 +64,17 @@ class Schedulable:
         return self.kind in (ActionType.CALL_SUB_ORCHESTRATOR,
                              ActionType.CALL_SUB_ORCHESTRATOR_WITH_RETRY)
 
+    @property
+    def is_entity(self) -> bool:
+        """True for entity calls and signals."""
+        return self.kind in (ActionType.CALL_ENTITY, ActionType.SIGNAL_ENTITY)
+
     def describe(self) -> str:
         """A short human name for messages about non-determinism."""
         if self.kind == ActionType.CREATE_TIMER:
             return "a timer"
+        if self.is_entity:
+            return f"an operation '{self.name}' on entity '{self.instance_id}'"
         what = "activity" if self.is_activity else "sub-orchestration"
         return f"{what} '{self.name}'"
 
@@ -77,6 +85,9 @@ def _schedulable(action: dict[str, Any]) -> Schedulable:
     if kind == ActionType.CREATE_TIMER:
         return Schedulable(kind, fire_at=parse_iso(action["fireAt"]),
                            cancelled=bool(action.get("isCanceled")))
+    if kind in (ActionType.CALL_ENTITY, ActionType.SIGNAL_ENTITY):
+        return Schedulable(kind, name=action.get("operation"), input=action.get("input"),
+                           instance_id=action.get("instanceId"))
     return Schedulable(
         kind,
         name=action.get("functionName"),
@@ -109,8 +120,6 @@ def flatten(actions: list[Any]) -> tuple[list[Schedulable], Any]:
                 continue
             elif kind == ActionType.CONTINUE_AS_NEW:
                 continue_input = action.get("input")
-            elif kind in (ActionType.CALL_ENTITY, ActionType.SIGNAL_ENTITY):
-                raise UnsupportedAction("durable entities are not supported by the local host")
             elif kind == ActionType.CALL_HTTP:
                 raise UnsupportedAction("call_http is not supported by the local host")
             else:

@@ -35,6 +35,8 @@ def _same_action(recorded: HistoryEvent, action: Schedulable) -> bool:
         return action.is_activity and action.name == recorded.get("Name")
     if kind == EventType.SUB_ORCHESTRATION_CREATED:
         return action.is_sub_orchestration and action.name == recorded.get("Name")
+    if kind == EventType.EVENT_SENT:
+        return action.is_entity and action.instance_id == recorded.get("InstanceId")
     return False
 
 
@@ -42,5 +44,7 @@ def _describe_recorded(recorded: HistoryEvent) -> str:
     kind = recorded["EventType"]
     if kind == EventType.TIMER_CREATED:
         return "a timer"
+    if kind == EventType.EVENT_SENT:
+        return f"an operation on entity '{recorded.get('InstanceId')}'"
     what = "activity" if kind == EventType.TASK_SCHEDULED else "sub-orchestration"
     return f"{what} '{recorded.get('Name')}'"

@@ -3,20 +3,28 @@
 Either on a thread of this process (``InProcessEpisodes``) or in worker processes that
 import the app themselves, as Azure's Python worker runs them (``WorkerProcessEpisodes``).
 Both run an ``Episodes`` off the event loop, so a long replay never stalls HTTP, storage
-calls and activity dispatch meanwhile; both hand back the same ``Commit``.
+calls and activity dispatch meanwhile; both hand back the same ``Commit``. A work item of an
+entity (``@name@key``) runs its batch of operations instead, on the same threads, through
+the entity functions of this process (entities run beside activities, in the host).
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Collection
+from collections.abc import Callable, Collection, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
+from types import MappingProxyType
 
+from devhost.app.loader import EntityFunction
 from devhost.engine.executor import Episodes, Orchestrators
 from devhost.engine.replay_processes import ReplayProcesses
 from devhost.engine.versioning import NO_VERSIONING, VersionPolicy
+from devhost.entities.batch import EntityBatch
+from devhost.entities.ids import is_entity_instance
 from devhost.taskhub.base import Commit, OrchestrationWorkItem
+
+NO_ENTITIES: Mapping[str, EntityFunction] = MappingProxyType({})
 
 __all__ = ["EpisodeRunner", "InProcessEpisodes", "LoopEpisodes", "WorkerProcessEpisodes"]
 
@@ -25,10 +33,12 @@ class EpisodeRunner:
     """Runs episodes on ``threads`` threads, calling the orchestrator handles it holds."""
 
     def __init__(self, orchestrators: Orchestrators, activities: Collection[str],
-                 threads: int, versions: VersionPolicy = NO_VERSIONING) -> None:
+                 threads: int, versions: VersionPolicy = NO_VERSIONING,
+                 entities: Mapping[str, EntityFunction] = NO_ENTITIES) -> None:
         self.orchestrators = orchestrators
         self.activities = frozenset(activities)
         self.versions = versions
+        self.entities = entities
         self._pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="episodes")
 
     async def run(self, item: OrchestrationWorkItem, now: datetime,
@@ -39,14 +49,18 @@ class EpisodeRunner:
         ``ReplayWorkerLost`` when the process replaying it went away, ``VersionRejected``
         when the instance's version is not this host's to run.
         """
-        episodes = self._episodes(item, now, orchestrators)
-        return await asyncio.get_running_loop().run_in_executor(self._pool, episodes.run)
+        work = self._work(item, now, orchestrators)
+        return await asyncio.get_running_loop().run_in_executor(self._pool, work)
 
-    def _episodes(self, item: OrchestrationWorkItem, now: datetime,
-                  orchestrators: Orchestrators | None) -> Episodes:
-        """The episodes of ``item`` with the runner's handles, or ``orchestrators``."""
+    def _work(self, item: OrchestrationWorkItem, now: datetime,
+              orchestrators: Orchestrators | None) -> Callable[[], Commit | None]:
+        """What computes ``item``'s commit: an entity's batch of operations, or the episodes
+        of an orchestration with the runner's handles (or ``orchestrators``)."""
+        if is_entity_instance(item.instance_id):
+            return EntityBatch(item, {name: e.handle for name, e in self.entities.items()},
+                               now, bool(self.orchestrators)).run
         return Episodes(item, self.orchestrators if orchestrators is None else orchestrators,
-                        now, self.activities, self.versions)
+                        now, self.activities, self.versions, self.entities).run
 
     def close(self) -> None:
         """Stop taking episodes; one already running finishes on its thread."""
@@ -61,8 +75,10 @@ class InProcessEpisodes(EpisodeRunner):
     """
 
     def __init__(self, orchestrators: Orchestrators, activities: Collection[str],
-                 versions: VersionPolicy = NO_VERSIONING) -> None:
-        super().__init__(orchestrators, activities, threads=1, versions=versions)
+                 versions: VersionPolicy = NO_VERSIONING,
+                 entities: Mapping[str, EntityFunction] = NO_ENTITIES) -> None:
+        super().__init__(orchestrators, activities, threads=1, versions=versions,
+                         entities=entities)
 
 
 class LoopEpisodes(EpisodeRunner):
@@ -74,13 +90,15 @@ class LoopEpisodes(EpisodeRunner):
     """
 
     def __init__(self, orchestrators: Orchestrators, activities: Collection[str],
-                 versions: VersionPolicy = NO_VERSIONING) -> None:
-        super().__init__(orchestrators, activities, threads=1, versions=versions)
+                 versions: VersionPolicy = NO_VERSIONING,
+                 entities: Mapping[str, EntityFunction] = NO_ENTITIES) -> None:
+        super().__init__(orchestrators, activities, threads=1, versions=versions,
+                         entities=entities)
 
     async def run(self, item: OrchestrationWorkItem, now: datetime,
                   orchestrators: Orchestrators | None = None) -> Commit | None:
-        """The commit for ``item`` at ``now``, replayed right here (see the base class)."""
-        return self._episodes(item, now, orchestrators).run()
+        """The commit for ``item`` at ``now``, computed right here (see the base class)."""
+        return self._work(item, now, orchestrators)()
 
 
 class WorkerProcessEpisodes(EpisodeRunner):
@@ -90,7 +108,8 @@ class WorkerProcessEpisodes(EpisodeRunner):
     """
 
     def __init__(self, replay: ReplayProcesses, orchestrators: Orchestrators,
-                 activities: Collection[str], versions: VersionPolicy = NO_VERSIONING) -> None:
+                 activities: Collection[str], versions: VersionPolicy = NO_VERSIONING,
+                 entities: Mapping[str, EntityFunction] = NO_ENTITIES) -> None:
         super().__init__(replay.functions(orchestrators), activities,
-                         threads=replay.episode_threads, versions=versions)
+                         threads=replay.episode_threads, versions=versions, entities=entities)
         self.replay = replay

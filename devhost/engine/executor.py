@@ -32,7 +32,7 @@ from devhost.engine.protocol import (
     timer_fired,
     to_json_text,
 )
-from devhost.engine.recording import Recorder
+from devhost.engine.recording import Recorder, record_from_start
 from devhost.engine.refusals import refuse_action, refuse_custom_status
 from devhost.engine.rewind import plan_rewind, rewind_request, rewind_requested
 from devhost.engine.sdk_call import OrchestratorAnswer, call_orchestrator
@@ -50,13 +50,12 @@ from devhost.engine.versioning import (
     VersionPolicy,
     VersionRejected,
 )
+from devhost.entities.orchestration import refuse_entity_action, send_to_entity
 from devhost.taskhub.base import (
     ActivityTask,
     Commit,
-    InstanceRecord,
     Message,
     OrchestrationWorkItem,
-    ParentRef,
     RuntimeStatus,
 )
 
@@ -71,14 +70,17 @@ class Episodes(Recorder):
 
     def __init__(self, item: OrchestrationWorkItem, orchestrators: Orchestrators,
                  now: datetime, activities: Collection[str],
-                 versions: VersionPolicy = NO_VERSIONING) -> None:
+                 versions: VersionPolicy = NO_VERSIONING,
+                 entities: Collection[str] = ()) -> None:
         """Prepare to apply ``item``'s messages at time ``now``.
 
-        ``activities`` names the app's activity functions: calling any other fails the
-        orchestration, as Azure's host refuses it. ``versions`` says which instance
-        versions this host runs, and the version new sub-orchestrations get.
+        ``activities`` and ``entities`` name the app's activity and entity functions:
+        calling any other fails the orchestration, as Azure's host refuses it.
+        ``versions`` says which instance versions this host runs, and the version new
+        sub-orchestrations get.
         """
         self.item = item
+        self.entities = entities
         self.versions = versions
         self.orchestrators = orchestrators
         self.activities = activities
@@ -94,7 +96,7 @@ class Episodes(Recorder):
         record = self.item.record
         messages = self.item.messages
         if record is None:
-            record = self._record_from_start(messages)
+            record = record_from_start(self.item.instance_id, messages, self.now)
             if record is None:
                 return Commit(record=None)  # stray messages for an unknown instance
             self.commit.record = record
@@ -109,7 +111,7 @@ class Episodes(Recorder):
             restart = self._child_restart(messages)
             if restart is None:
                 return Commit(record=None)
-            record = self._record_from_start([restart])
+            record = record_from_start(self.item.instance_id, [restart], self.now)
             assert record is not None
             self.commit = Commit(record=record, replace_history=True)
             self.view, self.history, messages = HistoryView([]), [], [restart]
@@ -222,26 +224,6 @@ class Episodes(Recorder):
 
     # Messages ------------------------------------------------------------------------------
 
-    def _record_from_start(self, messages: list[Message]) -> InstanceRecord | None:
-        """A sub-orchestration's record, made from its ExecutionStarted message."""
-        start = next((m.event for m in messages
-                      if m.event["EventType"] == EventType.EXECUTION_STARTED), None)
-        if start is None:
-            return None
-        parent = start.get("ParentInstance") or None
-        return InstanceRecord(
-            instance_id=self.item.instance_id,
-            name=start["Name"],
-            runtime_status=RuntimeStatus.PENDING,
-            created_at=self.now,
-            updated_at=self.now,
-            input=start.get("Input"),
-            version=start.get("Version") or "",
-            parent=ParentRef(parent["InstanceId"], int(parent["TaskScheduledId"]),
-                             parent.get("ExecutionId"))
-            if parent else None,
-        )
-
     def _child_restart(self, messages: list[Message]) -> Message | None:
         """A sub-orchestration start this ended instance's history has not seen."""
         return next((m for m in messages
@@ -328,7 +310,8 @@ class Episodes(Recorder):
             answer.error = mismatch
         elif refusal is None:
             for action in schedulables[len(self.view.user_scheduled):]:
-                refusal = refuse_action(action, record, self.activities, self.orchestrators)
+                refusal = (refuse_action(action, record, self.activities, self.orchestrators)
+                           or refuse_entity_action(action, self.entities))
                 if refusal is not None:
                     break
                 self._schedule(action)
@@ -400,6 +383,10 @@ class Episodes(Recorder):
                        else self.versions.default_version)
             self.commit.outbound.append(Message(child, execution_started(
                 action.name, child, action.input, self.now, parent=parent, version=version)))
+        elif action.is_entity:
+            sent, request = send_to_entity(record, task_id, action, self.now, self.history)
+            self._record(sent)
+            self.commit.outbound.append(request)
         return task_id
 
     def _take_retry_step(self, step: HistoryEvent) -> None:

@@ -125,9 +125,11 @@ HELD: Final = "Held"  # recorded while the instance was suspended; delivered on 
 EXECUTION_ID: Final = "ExecutionId"
 
 
-# Events that take a task id (EventId) from the orchestration's sequence.
+# Events that take a task id (EventId) from the orchestration's sequence (EventSent: an
+# entity call or signal).
 SCHEDULING_EVENTS = frozenset({
     EventType.TASK_SCHEDULED, EventType.TIMER_CREATED, EventType.SUB_ORCHESTRATION_CREATED,
+    EventType.EVENT_SENT,
 })
 
 # The schema numbers today's Functions host sends; the SDK then answers in replay schema V3.

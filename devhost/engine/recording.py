@@ -14,6 +14,7 @@ from typing import Any
 
 from devhost.engine.history_view import HistoryView
 from devhost.engine.protocol import (
+    EventType,
     HistoryEvent,
     ParentInstanceRef,
     execution_completed,
@@ -24,7 +25,14 @@ from devhost.engine.protocol import (
     sub_orchestration_failed,
     to_json_text,
 )
-from devhost.taskhub.base import Commit, Message, ParentRef, RuntimeStatus, new_message_id
+from devhost.taskhub.base import (
+    Commit,
+    InstanceRecord,
+    Message,
+    ParentRef,
+    RuntimeStatus,
+    new_message_id,
+)
 
 __all__ = ["Recorder"]
 
@@ -105,3 +113,26 @@ class Recorder:
         if record.parent is not None:
             self._tell_parent(record.parent, sub_orchestration_failed(
                 record.parent.task_id, f"terminated: {reason}", None, self.now))
+
+
+def record_from_start(instance_id: str, messages: list[Message],
+                      now: datetime) -> InstanceRecord | None:
+    """A sub-orchestration's record, made from its ExecutionStarted message (None when
+    ``messages`` hold none)."""
+    start = next((m.event for m in messages
+                  if m.event["EventType"] == EventType.EXECUTION_STARTED), None)
+    if start is None:
+        return None
+    parent = start.get("ParentInstance") or None
+    return InstanceRecord(
+        instance_id=instance_id,
+        name=start["Name"],
+        runtime_status=RuntimeStatus.PENDING,
+        created_at=now,
+        updated_at=now,
+        input=start.get("Input"),
+        version=start.get("Version") or "",
+        parent=ParentRef(parent["InstanceId"], int(parent["TaskScheduledId"]),
+                         parent.get("ExecutionId"))
+        if parent else None,
+    )

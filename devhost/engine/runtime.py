@@ -9,14 +9,20 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import datetime, timedelta
 
-from devhost.app.loader import ActivityFunction
+from devhost.app.loader import ActivityFunction, EntityFunction
 from devhost.clock import VirtualClock
 from devhost.engine.client import DurableClient
-from devhost.engine.episodes import EpisodeRunner, InProcessEpisodes, WorkerProcessEpisodes
+from devhost.engine.episodes import (
+    NO_ENTITIES,
+    EpisodeRunner,
+    InProcessEpisodes,
+    WorkerProcessEpisodes,
+)
 from devhost.engine.executor import Orchestrators
 from devhost.engine.replay_processes import ReplayProcesses
 from devhost.engine.versioning import NO_VERSIONING, VersionPolicy
 from devhost.engine.workers import PENDING_SWEEP_SECONDS, Workers
+from devhost.entities.client import EntityClient
 from devhost.taskhub.base import TaskHub
 
 __all__ = ["DurableRuntime"]
@@ -38,6 +44,7 @@ class DurableRuntime:
         pending_sweep_seconds: float = PENDING_SWEEP_SECONDS,
         versions: VersionPolicy = NO_VERSIONING,
         episodes: EpisodeRunner | None = None,
+        entities: Mapping[str, EntityFunction] = NO_ENTITIES,
     ) -> None:
         """Bind the app's functions to ``hub``; nothing runs until :meth:`start`.
 
@@ -48,14 +55,16 @@ class DurableRuntime:
         all three from the app's ``host.json`` and app settings, and ``versions`` (which
         instance versions run, which version new ones get) from ``host.json`` too.
         ``episodes`` replaces the runner chosen by ``replay`` (the test kit replays on the
-        event loop's thread).
+        event loop's thread). ``entities`` (the app's entity functions) run their operations
+        on the same hub; ``entity_client`` signals and reads them.
         """
         self.hub = hub
         self.client = DurableClient(hub, orchestrators, default_version=versions.default_version)
         if episodes is None:
             episodes = (
-                WorkerProcessEpisodes(replay, orchestrators, activities, versions) if replay
-                else InProcessEpisodes(orchestrators, activities, versions))
+                WorkerProcessEpisodes(replay, orchestrators, activities, versions, entities)
+                if replay else InProcessEpisodes(orchestrators, activities, versions, entities))
+        self.entity_client = EntityClient(hub, list(entities), bool(orchestrators))
         self.workers = Workers(hub, episodes, activities, self.client,
                                orchestration_workers=orchestration_workers,
                                activity_concurrency=activity_concurrency,

@@ -36,6 +36,7 @@ from devhost.app.settings import HostSettings
 from devhost.dashboard import Dashboard
 from devhost.dashboard.guard import listens_on_loopback_only
 from devhost.engine.client import DurableClient
+from devhost.entities.client import EntityClient
 from devhost.http.adapters import error_response, to_func_request, to_web_response
 from devhost.http.cors import ORIGIN, is_preflight
 from devhost.http.durable_binding import (
@@ -204,7 +205,10 @@ class HttpFrontEnd:
                 self._port = int(runner.addresses[0][1])
             self._urls = DurableUrls(self.base_url, self._settings.hub_name,
                                      self._keys.system_key, self._rpc_secret)
-            state.management = ManagementApi(self._client, self._urls)
+            state.management = ManagementApi(
+                self._client, self._urls,
+                EntityClient(self._client.hub, list(self._index.entities),
+                             bool(self._index.orchestrators)))
             state.rpc_prefix = f"{RPC_PREFIX}{self._rpc_secret}{RPC_SUFFIX}/"
             state.binding_json = self._urls.binding_json()
         except BaseException:

@@ -122,11 +122,12 @@ class DurableTestHost:
         orchestrators = tracebacks.watching(index.orchestrators)
         runtime = DurableRuntime(
             hub, orchestrators, mocks,
-            episodes=LoopEpisodes(orchestrators, mocks, settings.versions),
+            episodes=LoopEpisodes(orchestrators, mocks, settings.versions, index.entities),
             # Episodes replay on the loop itself, one at a time: one loop fetches them.
             orchestration_workers=1,
             activity_concurrency=settings.max_concurrent_activities,
-            sync_threads=settings.thread_count, versions=settings.versions)
+            sync_threads=settings.thread_count, versions=settings.versions,
+            entities=index.entities)
         self._folder = SocketFolder()
         frontend = HttpFrontEnd(index, runtime.client, keys, settings,
                                 unix_socket=self._folder.socket,

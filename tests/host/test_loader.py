@@ -153,11 +153,11 @@ REFUSALS = [
 def on_blob(blob: func.InputStream) -> None:
     pass
 ''', "function 'on_blob': trigger type 'blobTrigger' is not supported"),
-    ("entity", '''
-@app.entity_trigger(context_name="context")
-def counter(context):
+    ("entity context name", '''
+@app.entity_trigger(context_name="ctx")
+def counter(ctx):
     pass
-''', "function 'counter': entityTrigger: durable entities are not supported yet"),
+''', "function 'counter': entityTrigger parameter must be named 'context'"),
     ("queue output as the http return", '''
 @app.route(route="q", auth_level=func.AuthLevel.ANONYMOUS)
 @app.queue_output(arg_name="$return", queue_name="q", connection="AzureWebJobsStorage")

@@ -27,6 +27,8 @@ route                                      verb     answers
 ``instances/``                             DELETE   purge by filter (createdTimeFrom needed)
 =========================================  =======  ===========================================
 
+The entity routes (``entities/...``) are answered by ``devhost.http.management.entities``.
+
 Status codes and bodies are those of the extension's ``HttpApiHandler.cs``: 404 and 410
 have no body, query parameter names are case-insensitive, malformed optional filters are
 left out rather than refused. Key checks happen before a request gets here (see
@@ -45,6 +47,7 @@ from aiohttp import web
 
 from devhost.engine.client import DurableClient
 from devhost.engine.protocol import HistoryEvent
+from devhost.entities.client import EntityClient
 from devhost.errors import (
     InstanceEnded,
     InstanceExists,
@@ -66,6 +69,7 @@ from devhost.http.management.bodies import (
     status_json,
 )
 from devhost.http.management.bodies import history_json as history_view
+from devhost.http.management.entities import ENTITY_ROUTE, EntityRoutes
 from devhost.http.routes import RouteTable
 from devhost.taskhub.base import InstanceQuery, InstanceRecord, RuntimeStatus
 
@@ -99,17 +103,21 @@ class _BadEventData(ValueError):
 class ManagementApi:
     """Answers management requests by calling a ``DurableClient``."""
 
-    def __init__(self, client: DurableClient, urls: DurableUrls) -> None:
+    def __init__(self, client: DurableClient, urls: DurableUrls,
+                 entities: EntityClient | None = None) -> None:
+        """Answer with ``client``; entity routes with ``entities`` (none: an app without
+        entity functions, whose signals are refused as Azure refuses unknown entities)."""
         self._client = client
         self._urls = urls
+        entity_routes = EntityRoutes(entities or EntityClient(client.hub, ()))
         self._routes: RouteTable[dict[str, Handler]] = RouteTable([
             ("orchestrators/{functionName}/{instanceId?}", {"POST": self._start}),
             ("instances/{instanceId}/raiseEvent/{eventName}", {"POST": self._raise_event}),
             ("instances/{instanceId}/{operation}", {"POST": self._operation}),
             ("instances/{instanceId}", {"GET": self._status, "DELETE": self._purge}),
             ("instances", {"GET": self._query, "DELETE": self._purge_by}),
-            ("entities/{*rest}", {method: self._no_entities
-                                  for method in ("GET", "POST", "DELETE")}),
+            (ENTITY_ROUTE, {"GET": entity_routes.get, "POST": entity_routes.signal,
+                            "DELETE": entity_routes.signal}),
         ])
 
     async def handle(self, request: web.Request, path: str, via_rpc: bool) -> web.Response:
@@ -373,8 +381,3 @@ class ManagementApi:
         if not deleted:
             return empty(404)
         return json_response(200, {"instancesDeleted": deleted})
-
-    async def _no_entities(self, request: web.Request, values: Mapping[str, str],
-                           via_rpc: bool) -> web.Response:
-        """Entities are not hosted yet."""
-        return error(501, "durable entities are not supported by the local host")

@@ -296,11 +296,11 @@ async def test_non_determinism_fails_naming_task_and_both_names(runtime, samples
 
 
 @pytest.mark.parametrize(("name", "text"), [
-    ("entity_caller", "durable entities are not supported"),
+    ("entity_caller", "'counter' doesn't exist, is disabled, or is not an entity function"),
     ("http_caller", "call_http is not supported"),
 ])
 async def test_unsupported_features_fail_clearly(runtime, name, text):
-    """Entities and call_http fail the instance with a message saying so."""
+    """An entity the app does not have and call_http fail the instance, saying why."""
     instance = await runtime.client.start_new(name, None, None)
     record = await runtime.client.wait_for(instance)
     assert record.runtime_status == RuntimeStatus.FAILED

@@ -307,7 +307,7 @@ def fickle(context: df.DurableOrchestrationContext):
 
 @app.orchestration_trigger(context_name="context", orchestration=ENTITY_CALLER)
 def entity_caller(context: df.DurableOrchestrationContext):
-    """Call a durable entity (not supported by the local host)."""
+    """Call a durable entity the sample app does not have."""
     return (yield context.call_entity(df.EntityId("Counter", "one"), "add", 1))
 
 

@@ -1,0 +1,1 @@
+"""The entity benchmark app; the host loads its ``function_app`` from this folder."""
