@@ -16,6 +16,7 @@ from constants import (
     APPROVE_FUNCTION,
     APPROVE_ROUTE,
     BACKEND_ACTION,
+    LIST_ORDERS_FUNCTION,
     ORDER_ORCHESTRATOR,
     ORDER_STATUS_FUNCTION,
     ORDER_STATUS_ROUTE,
@@ -44,6 +45,7 @@ HTTP_FUNCTIONS = {
     PLACE_ORDER_FUNCTION: (ORDERS_ROUTE, ["POST"], "ANONYMOUS"),
     ORDER_STATUS_FUNCTION: (ORDER_STATUS_ROUTE, ["GET"], "ANONYMOUS"),
     APPROVE_FUNCTION: (APPROVE_ROUTE, ["POST"], "FUNCTION"),
+    LIST_ORDERS_FUNCTION: (ORDERS_ROUTE, ["GET"], "FUNCTION"),
 }
 ORCHESTRATOR_FUNCTION = ORDER_ORCHESTRATOR
 ACTIVITY_FUNCTION = BACKEND_ACTION
@@ -61,8 +63,8 @@ def binding_of_type(name: str, binding_type: str) -> dict:
     return found[0]
 
 
-def test_app_indexes_exactly_the_five_functions():
-    """Three HTTP routes, the order orchestrator and the BackendAction activity; no more."""
+def test_app_indexes_exactly_its_functions():
+    """The HTTP routes, the order orchestrator and the BackendAction activity; no more."""
     assert set(built_functions()) == {*HTTP_FUNCTIONS, ORCHESTRATOR_FUNCTION, ACTIVITY_FUNCTION}
 
 
