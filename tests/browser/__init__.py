@@ -1,0 +1,1 @@
+"""Tests of the pages in headless Chromium (run by ``make test-browser``)."""
