@@ -22,3 +22,11 @@ class ApprovalDecision(Contract):
 
     approved: Annotated[bool, Field(strict=True)]
     note: Note | None = None
+
+
+class ApprovalAccepted(Contract):
+    """The answer to a decision the route raised: which order, what was decided, where to look."""
+
+    order_id: str
+    approved: bool
+    status_url: str
