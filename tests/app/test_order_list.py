@@ -9,9 +9,12 @@ at 100 and names the next page in ``x-ms-continuation-token`` as the Durable ext
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from devhost.host import LocalHost
 from tests.support.local_host import (
+    HOSTILE,
     WAIT_SECONDS,
     HttpApi,
     Reply,
@@ -23,6 +26,7 @@ from tests.support.local_host import (
     details_of,
     hub_of,
     runtime_of,
+    segment,
 )
 
 pytestmark = pytest.mark.filterwarnings("ignore:Potential duplicate Task completion")
@@ -213,3 +217,19 @@ async def test_status_view_shows_the_items(api, host):
     assert reply.status == 200
     assert body_of(reply)["items"] == [{"name": "Calzone", "quantity": 3}]
     assert_nothing_leaks(reply, TOKEN)
+
+
+@HOSTILE
+@given(name=st.sampled_from(["stage", "pageSize", "continuationToken", "Stage", "x"]),
+       value=st.text(max_size=300))
+async def test_hostile_query_values_are_answered_200_or_400_naming_the_parameter(
+        api, host, name, value):
+    """Any text in any parameter is a 200 or a 400 whose details name that parameter."""
+    reply = await api.request("GET", "/api/orders", query=f"{name}={segment(value)}",
+                              headers={"x-functions-key": api.key("function")},
+                              route="list orders")
+    assert reply.status in (200, 400), reply.text
+    if reply.status == 400:
+        assert name in [detail["field"] for detail in details_of(reply)]
+    else:
+        assert body_of(reply) == {"orders": []}
