@@ -155,7 +155,11 @@ async def test_orders_created_in_one_second_page_by_id_without_loss(api, host):
 
 async def test_more_than_a_durable_page_is_read_through_its_continuation_token(
         api, host, calls):
-    """With 130 orders the durable query answers in two pages of at most 100; all are listed."""
+    """With 130 orders the durable query answers in two pages of at most 100; all are listed.
+
+    The pages follow ``HttpApiHandler.cs`` (``HandleGetStatusRequestAsync``): ``top`` sizes
+    them and ``x-ms-continuation-token`` goes back as a request header for the next.
+    """
     hub_of(host).hold_episodes()
     placed = [f"order-many-{number:03d}" for number in range(130)]
     for order_id in placed:
