@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from openapi_spec_validator import validate
 
 from http_triggers.api_contract import OPERATIONS
 from http_triggers.openapi import build_document, server_url_of
@@ -48,6 +49,13 @@ def test_every_route_of_the_app_is_in_the_document_as_registered():
         assert [str(method) for method in trigger.methods] == [operation.method]
         needs_key = str(trigger.auth_level) == "FUNCTION"
         assert needs_key == operation.needs_function_key, operation.function
+
+
+def test_the_document_is_valid_openapi_3_1():
+    """The generated document passes the OpenAPI 3.1 specification's own schema."""
+    document = build_document("http://127.0.0.1:7071/api")
+    assert document["openapi"] == "3.1.0"
+    validate(document)
 
 
 def test_the_function_key_secures_exactly_the_staff_routes():
