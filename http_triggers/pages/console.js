@@ -5,7 +5,7 @@
 "use strict";
 
 const KEY_SLOT = "staffConsole.functionKey";
-const POLL_MS = 1000;
+const POLL_MS = 750;
 const MAX_PAGES = 20;
 const NOTE_MAX = 500;
 

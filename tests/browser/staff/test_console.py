@@ -35,7 +35,7 @@ pytestmark = [
 TOKEN = "fcm-registration-token-of-the-customers-phone-0123456789"
 # The multiplication sign the page writes between a quantity and its item.
 TIMES = "\u00d7"
-# Generous bounds for a loaded machine; the page polls every second.
+# Generous bounds for a loaded machine; the page polls every 0.75 s.
 SEEN_MS = 15_000
 
 
