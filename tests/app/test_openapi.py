@@ -142,3 +142,37 @@ async def test_schemathesis_finds_every_answer_documented_and_no_server_error(
     code, output = await run_schemathesis(api, tmp_path)
     assert code == 0, output
     assert "No issues found" in output, output
+
+
+@pytest.mark.parametrize("text", ["Margherita", "Crème brûlée", "  padded  ", "\ttabbed\n",
+                                  "bell\x07", "nul\x00", "esc\x1b[31m", "del\x7f", "nel\x85",
+                                  "n\x85el", "c1\x9bx",
+                                  "inner\ttab", "form\x0cfeed", "line\nbreak"])
+def test_documented_text_patterns_never_refuse_what_the_routes_take(text):
+    """The name and note patterns in the document refuse control characters as the models do,
+    and never refuse a text the models accept."""
+    import re
+
+    from pydantic import ValidationError
+
+    from models.approval import ApprovalRequest
+    from models.base import NO_CONTROL_BUT_LAYOUT_PATTERN, NO_CONTROL_PATTERN
+    from models.orders import OrderItem
+
+    def accepted(model: Any, body: dict[str, Any]) -> bool:
+        try:
+            model.model_validate(body)
+        except ValidationError:
+            return False
+        return True
+
+    name_ok = accepted(OrderItem, {"name": text, "quantity": 1})
+    note_ok = accepted(ApprovalRequest, {"approved": True, "note": text})
+    # Python's re reads the ECMA-262 \uXXXX escapes the same way.
+    name_pattern = re.fullmatch(NO_CONTROL_PATTERN[1:-1], text) is not None
+    note_pattern = re.fullmatch(NO_CONTROL_BUT_LAYOUT_PATTERN[1:-1], text) is not None
+    assert name_pattern or not name_ok
+    assert note_pattern == note_ok
+    inner = text.strip()
+    if any(ord(c) < 0x20 or 0x7f <= ord(c) <= 0x9f for c in inner):
+        assert not name_ok
