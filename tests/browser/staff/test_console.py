@@ -179,6 +179,28 @@ async def test_a_key_that_stops_working_refuses_the_decision_in_the_page(console
     assert record is not None and "outcome" not in custom_status(record)["approval"]
 
 
+async def test_an_outage_is_said_and_the_list_comes_back_by_itself(console: Console):
+    """While the task hub cannot be read the page says so and keeps trying; then it recovers."""
+    from devhost.errors import StorageUnavailable
+
+    await place_waiting(console, "order-outage-01")
+    await console.enter_key(console.api.key("function"))
+    await expect(console.row("order-outage-01")).to_have_count(1, timeout=SEEN_MS)
+    client = client_of(console.host)
+    working = client.query
+
+    async def unavailable(*args: Any) -> Any:
+        raise StorageUnavailable("storage is down")
+
+    client.query = unavailable  # type: ignore[method-assign]
+    await expect(console.message).to_have_text(
+        "The list could not be refreshed (answer 503); retrying.", timeout=SEEN_MS)
+    await expect(console.row("order-outage-01")).to_have_count(1)
+    client.query = working  # type: ignore[method-assign]
+    await expect(console.message).to_be_hidden(timeout=SEEN_MS)
+    await expect(console.row("order-outage-01")).to_have_count(1)
+
+
 async def test_the_key_stays_in_the_tab_only(console: Console):
     """The key is in this tab's sessionStorage: not in localStorage, cookies, or the URL."""
     key = console.api.key("function")
