@@ -32,8 +32,9 @@ setup: $(PY_STAMP) $(NODE_STAMP)  ## Create the virtualenv and install Python an
 run: setup  ## Run the app on the local host with Azurite and the FCM emulator (Ctrl-C stops all).
 	$(PY) -m devhost run --app $(APP) --port $(PORT) $(HOST_ARGS)
 
-lint: $(PY_STAMP)  ## Lint with ruff.
+lint: $(PY_STAMP)  ## Lint with ruff, and the orchestrators with the determinism lint.
 	$(PY) -m ruff check .
+	$(PY) -m devhost lint .
 
 typecheck: $(PY_STAMP)  ## Type-check with mypy.
 	$(PY) -m mypy

@@ -23,11 +23,12 @@ class Sizes:
     replay: tuple[int, ...] = (100, 1000, 5000)
     storage_ops: int = 400
     repeats: int = 3  # runs per throughput figure; the median is reported
+    queue_messages: int = 100  # messages written at 10/s for the queue-trigger latency
 
 
 FULL = Sizes()
 QUICK = Sizes(chain=25, fan_out=25, events=25, orders=(10, 25), burst=50, replay=(100, 1000),
-              storage_ops=60, repeats=1)
+              storage_ops=60, repeats=1, queue_messages=25)
 
 
 @dataclass(frozen=True)

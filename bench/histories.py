@@ -18,6 +18,7 @@ from bench.apps.noop.noop_names import CHAIN, NOOP
 from devhost.app.loader import FunctionIndex
 from devhost.engine.executor import Episodes
 from devhost.engine.protocol import (
+    EventType,
     HistoryEvent,
     as_played,
     execution_completed,
@@ -88,6 +89,15 @@ def episode_with_history(events: int) -> Episode:
     """A chain episode whose history (past and new) holds about ``events`` events."""
     steps = max(1, (events - 2) // 4)
     return chain_episodes(steps, count=steps + 10)[-1]
+
+
+def recorded_history(events: int) -> list[HistoryEvent]:
+    """A chain's committed history of about ``events`` events, the chain still running: the
+    last episode's events, then the task it scheduled and its OrchestratorCompleted."""
+    episode = episode_with_history(events)
+    step = sum(1 for event in episode.past if event["EventType"] == EventType.TASK_SCHEDULED)
+    return [*episode.past, *episode.new, task_scheduled(step, NOOP, json.dumps(step), AT),
+            orchestrator_completed(AT)]
 
 
 def history_length(episode: Episode) -> int:

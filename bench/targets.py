@@ -14,12 +14,21 @@ AZURITE_TARGETS = {
     "events": Target(150),
     "orders": Target(10),
     "orders_p95": Target(500, at_least=False),
+    # A queue message written -> its orchestration started, in ms.
+    "queue_p95": Target(1000, at_least=False),
 }
 # In memory (absolute): 300 orders, each three 2 s backend actions from waiting, all
 # waiting within about three delays. On Azurite the storage calls of 300 orders take longer
 # than that on their own (about 10 orders/s), so the figure there has no target.
 MEMORY_TARGETS = {
     "burst": Target(10, at_least=False),
+    # The order flow from placing to `expired` through the test kit, median ms per order.
+    "testkit_order_ms": Target(50, at_least=False),
+}
+# Figures that involve no task hub (absolute): replay's check of a recorded history costs at
+# most this many times the SDK's own replay of it, measured side by side.
+NO_BACKEND_TARGETS = {
+    "replay_check_ratio": Target(1.5, at_least=False, why="x SDK replay"),
 }
 # In memory, these figures should be at least this many times their Azurite figure.
 MEMORY_MULTIPLE = 4.0
@@ -43,6 +52,8 @@ def apply_targets(run: Run) -> None:
             figure.target = MEMORY_TARGETS[family]
         elif figure.backend == AZURITE and family in AZURITE_TARGETS:
             figure.target = AZURITE_TARGETS[family]
+        elif figure.backend == NO_BACKEND and family in NO_BACKEND_TARGETS:
+            figure.target = NO_BACKEND_TARGETS[family]
         elif figure.backend == MEMORY and family in MEMORY_MULTIPLE_KEYS:
             azurite = run.find(figure.key, AZURITE)
             if azurite is not None:

@@ -17,13 +17,18 @@ import signal
 import sys
 from pathlib import Path
 
+from devhost.app.requirements import install_requirements
 from devhost.app.settings import HostSettings, load_settings
 from devhost.clock import SystemClock
 from devhost.errors import HostError
+from devhost.history import commands as history_commands
 from devhost.host import LocalHost, TaskHubFactory
+from devhost.lint.command import COMMAND as LINT_COMMAND
+from devhost.lint.command import add_lint_command, run_lint
 from devhost.local.azurite import AzuriteProcess
 from devhost.local.banner import banner
 from devhost.local.services import start_azurite, start_fcm_emulator, stop_azurite
+from devhost.local.storage_setting import provide_storage_setting
 from devhost.taskhub.azure.connection import resolve_connection_string
 from devhost.taskhub.azure.hub import AzureStorageTaskHub
 from devhost.taskhub.base import TaskHub
@@ -63,6 +68,8 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--storage", help=f"'{MEMORY}' or a connection string "
                                          f"(default: the app's {STORAGE_SETTING})")
     serve.add_argument("--hub", help="task hub name (default: host.json's hubName)")
+    add_lint_command(commands)
+    history_commands.add_commands(commands)  # export, replay
     return parser
 
 
@@ -99,12 +106,23 @@ async def _until_signalled() -> None:
     await stop.wait()
 
 
+def _prepare_app(app_dir: Path, settings: HostSettings, storage: str | None) -> None:
+    """Install the app's requirements and give it the storage setting of the host's
+    storage (``storage``: a connection string the host provides, or None)."""
+    installed = install_requirements(app_dir)
+    if installed is not None:
+        print(installed.summary(), flush=True)
+    if storage is not None:
+        provide_storage_setting(resolve_connection_string(storage), settings.values)
+
+
 async def _serve(args: argparse.Namespace) -> None:
     app_dir = args.app.resolve()
     settings = load_settings(app_dir)
     storage = args.storage or settings.get(STORAGE_SETTING)
     if not storage:
         raise HostError(f"no storage: pass --storage or set {STORAGE_SETTING}")
+    _prepare_app(app_dir, settings, None if storage == MEMORY else storage)
     host = LocalHost(app_dir, _task_hub_factory(storage, args.hub, args.visibility_timeout),
                      host=args.host, port=args.port, replay_processes=args.replay_processes)
     await host.start()
@@ -126,6 +144,7 @@ async def _run(args: argparse.Namespace) -> None:
     host: LocalHost | None = None
     try:
         storage = azurite.connection_string if azurite else configured
+        _prepare_app(app_dir, settings, storage if azurite else None)
         fcm_host = settings.get("FCM_EMULATOR_HOST")
         emulator = await start_fcm_emulator(fcm_host)
         host = LocalHost(app_dir, _task_hub_factory(storage, None, args.visibility_timeout),
@@ -151,6 +170,10 @@ async def _run(args: argparse.Namespace) -> None:
 def main(argv: list[str] | None = None) -> int:
     """Entry point; returns the process exit code."""
     args = _parser().parse_args(argv)
+    if args.command == LINT_COMMAND:
+        return run_lint(args)
+    if args.command in history_commands.COMMANDS:
+        return history_commands.run_command(args)
     logging.basicConfig(level=args.log_level.upper(),
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     # Azure SDK request logging is noise at INFO.

@@ -21,6 +21,11 @@ class InstanceEnded(HostError):
     """The instance completed, failed or was terminated: it takes no more events."""
 
 
+class NotRewindable(HostError):
+    """Rewind asked of a live instance: only a failed one rewinds; ``str()`` is Azure's
+    message (``DurableClient.RewindAsync``'s InvalidOperationException)."""
+
+
 class InvalidInstanceId(HostError, ValueError):
     """An instance id Azure's durable client refuses; ``str()`` is Azure's message."""
 

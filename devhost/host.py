@@ -19,6 +19,8 @@ from devhost.engine.runtime import DurableRuntime
 from devhost.http.keys import HostKeys
 from devhost.http.server import HttpFrontEnd
 from devhost.taskhub.base import TaskHub
+from devhost.triggers.options import load_queues_options
+from devhost.triggers.service import TriggerService
 
 log = logging.getLogger(__name__)
 
@@ -67,6 +69,7 @@ class LocalHost:
         self.keys: HostKeys | None = None
         self.runtime: DurableRuntime | None = None
         self.frontend: HttpFrontEnd | None = None
+        self.triggers: TriggerService | None = None
 
     @property
     def base_url(self) -> str:
@@ -102,15 +105,37 @@ class LocalHost:
             await runtime.start()
             self.runtime = runtime
             frontend = HttpFrontEnd(self.index, runtime.client, self.keys, self.settings,
-                                    self._host, self._port)
+                                    self._host, self._port,
+                                    sync_pool=runtime.workers.sync_pool)
             await frontend.start()
             self.frontend = frontend
+            await self._start_triggers(runtime, frontend)
         except BaseException:
             await self.stop()  # what did start stops again: runtime, replay workers
             raise
 
+    async def _start_triggers(self, runtime: DurableRuntime, frontend: HttpFrontEnd) -> None:
+        """Start the app's timer and queue functions (they call the durable client over
+        HTTP, so they start after the front end)."""
+        assert self.index is not None and self.settings is not None
+        with_outputs = [function for function in self.index.http if function.outputs]
+        if not self.index.triggers and not with_outputs:
+            return
+        settings = self.settings
+        triggers = TriggerService(
+            self.index.triggers, runtime.hub, settings.get,
+            load_queues_options(self.app_dir, settings.get), frontend.client_binding_json())
+        self.triggers = triggers
+        for function in with_outputs:
+            frontend.output_writers[function.name] = triggers.writer(function.name,
+                                                                     function.outputs)
+        await triggers.start()
+
     async def stop(self) -> None:
-        """Stop serving, then stop the runtime; safe to call twice."""
+        """Stop the triggers, then serving, then the runtime; safe to call twice."""
+        triggers, self.triggers = self.triggers, None
+        if triggers is not None:
+            await triggers.stop()
         frontend, self.frontend = self.frontend, None
         runtime, self.runtime = self.runtime, None
         replay, self.replay = self.replay, None

@@ -19,6 +19,7 @@ import aiohttp
 import azure.durable_functions as df
 from azure.durable_functions.models.DurableOrchestrationStatus import DurableOrchestrationStatus
 from azure.durable_functions.models.OrchestrationRuntimeStatus import OrchestrationRuntimeStatus
+from azure.durable_functions.models.utils import http_utils
 
 CONTINUATION_HEADER = "x-ms-continuation-token"
 PAGE_SIZE = 100
@@ -37,6 +38,16 @@ def _rpc_base_url(client: df.DurableOrchestrationClient) -> str:
     if not base:
         raise InstanceQueryFailed("the durable client binding has no rpcBaseUrl")
     return base
+
+
+async def _sdk_session() -> aiohttp.ClientSession:
+    """The durable SDK's own process-wide session (not ours to close).
+
+    The query then travels exactly as the SDK client's calls do, over whatever transport
+    the host set up for them.
+    """
+    session: aiohttp.ClientSession = await http_utils._get_session()
+    return session
 
 
 def _query_url(client: df.DurableOrchestrationClient,
@@ -67,22 +78,22 @@ async def all_instances(client: df.DurableOrchestrationClient,
     token: str | None = None
     timeout = aiohttp.ClientTimeout(total=REQUEST_TIMEOUT_SECONDS)
     try:
-        async with aiohttp.ClientSession(timeout=timeout) as session:
-            for _ in range(MAX_PAGES):
-                headers = {CONTINUATION_HEADER: token} if token else {}
-                async with session.get(url, headers=headers) as answer:
-                    if answer.status != 200:
-                        raise InstanceQueryFailed(f"instance query answered {answer.status}")
-                    page = await answer.json(content_type=None)
-                    next_token = answer.headers.get(CONTINUATION_HEADER)
-                if not isinstance(page, list):
-                    raise InstanceQueryFailed("instance query answered something not a list")
-                found.extend(DurableOrchestrationStatus.from_json(item) for item in page)
-                if not next_token:
-                    return found
-                if next_token == token:
-                    raise InstanceQueryFailed("instance query repeated its continuation token")
-                token = next_token
+        session = await _sdk_session()
+        for _ in range(MAX_PAGES):
+            headers = {CONTINUATION_HEADER: token} if token else {}
+            async with session.get(url, headers=headers, timeout=timeout) as answer:
+                if answer.status != 200:
+                    raise InstanceQueryFailed(f"instance query answered {answer.status}")
+                page = await answer.json(content_type=None)
+                next_token = answer.headers.get(CONTINUATION_HEADER)
+            if not isinstance(page, list):
+                raise InstanceQueryFailed("instance query answered something not a list")
+            found.extend(DurableOrchestrationStatus.from_json(item) for item in page)
+            if not next_token:
+                return found
+            if next_token == token:
+                raise InstanceQueryFailed("instance query repeated its continuation token")
+            token = next_token
     except (aiohttp.ClientError, asyncio.TimeoutError, ValueError) as error:
         raise InstanceQueryFailed(f"instance query failed: {error}") from error
     raise InstanceQueryFailed(f"instance query passed {MAX_PAGES} pages")

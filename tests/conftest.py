@@ -18,6 +18,8 @@ pytest_plugins = [
     "tests.support.host_process",
     "tests.support.local_host",
     "tests.support.trials",
+    # The test kit's own fixture (durable_test_host), as an app's conftest registers it.
+    "devhost.testing.pytest_plugin",
 ]
 
 RUN_SLOW = "--run-slow"

@@ -5,7 +5,17 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 
 from bench.context import Run
-from bench.scenarios import burst, events, fan_out, orders, replay, sequential, storage
+from bench.scenarios import (
+    burst,
+    events,
+    fan_out,
+    kit_orders,
+    orders,
+    queue,
+    replay,
+    sequential,
+    storage,
+)
 
 Scenario = Callable[[Run], Awaitable[None]]
 
@@ -17,6 +27,8 @@ SCENARIOS: dict[str, Scenario] = {
     "events": events.scenario,
     "orders": orders.scenario,
     "burst": burst.scenario,
+    "testkit": kit_orders.scenario,
+    "queue": queue.scenario,
 }
 
 __all__ = ["SCENARIOS", "Scenario"]

@@ -4,7 +4,7 @@
 takes the one module-level ``azure.functions.FunctionRegister`` (a ``df.DFApp``, or a
 ``func.FunctionApp`` with ``df.Blueprint`` objects registered) and turns its
 ``get_functions()`` into a ``FunctionIndex``: HTTP functions with their routes,
-orchestrators and activities by name.
+orchestrators and activities by name, timer and queue functions (``devhost.triggers``).
 
 Anything this host cannot run is refused up front with an ``AppLoadError`` that names the
 function and the binding, rather than failing on the first request.
@@ -25,8 +25,18 @@ from typing import Any
 
 import azure.functions as func
 
+from devhost.app.requirements import add_app_packages
 from devhost.errors import AppLoadError
 from devhost.http.routes import RouteTemplate, RouteTemplateError
+from devhost.triggers.functions import (
+    QUEUE_OUTPUT,
+    QUEUE_TRIGGER,
+    TIMER_TRIGGER,
+    QueueOutput,
+    TriggerFunction,
+    index_trigger,
+    queue_outputs,
+)
 
 __all__ = ["ALL_METHODS", "ActivityFunction", "FunctionIndex", "HttpFunction",
            "OrchestratorFunction", "load_app"]
@@ -67,6 +77,8 @@ class HttpFunction:
     request_param: str
     client_param: str | None
     is_async: bool
+    # Queue output bindings, each a func.Out parameter (devhost.triggers).
+    outputs: tuple[QueueOutput, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -95,6 +107,8 @@ class FunctionIndex:
     http: tuple[HttpFunction, ...]
     orchestrators: Mapping[str, OrchestratorFunction]
     activities: Mapping[str, ActivityFunction]
+    # Timer and queue functions (devhost.triggers).
+    triggers: tuple[TriggerFunction, ...] = ()
 
 
 def _refuse(function: str, problem: str) -> AppLoadError:
@@ -155,17 +169,39 @@ def _import_app(app_dir: Path) -> ModuleType:
     while folder in sys.path:
         sys.path.remove(folder)
     sys.path.insert(0, folder)
+    # The app's own requirements come after the host's site-packages (app.requirements).
+    add_app_packages()
     # Folders written after the import system cached their parents' listings (tests do
     # this) are otherwise invisible.
     importlib.invalidate_caches()
     _loaded_app_dirs.add(app_dir)
     try:
         return importlib.import_module(APP_MODULE)
+    except ModuleNotFoundError as err:
+        raise AppLoadError(_missing_module(app_dir, err)) from err
     except (Exception, SystemExit) as err:
         lines = "".join(traceback.format_exception(err)).rstrip().splitlines()
         tail = "\n".join(lines[-TRACEBACK_TAIL_LINES:])
         raise AppLoadError(
             f"importing {app_dir / (APP_MODULE + '.py')} failed: {err!r}\n{tail}") from err
+
+
+def _missing_module(app_dir: Path, err: ModuleNotFoundError) -> str:
+    """What to do about a module the app imports but nobody installed."""
+    missing = (err.name or str(err)).partition(".")[0]
+    where = next((f"{frame.filename}:{frame.lineno}"
+                  for frame in reversed(traceback.extract_tb(err.__traceback__))
+                  if _inside(frame.filename, app_dir)), str(app_dir / f"{APP_MODULE}.py"))
+    requirements = app_dir / "requirements.txt"
+    listed = requirements.is_file() and missing.lower().replace("_", "-") in (
+        requirements.read_text(encoding="utf-8", errors="replace").lower().replace("_", "-"))
+    fix = (f"it is listed in {requirements.name}: start the app with `make run APP={app_dir}` "
+           "(it installs the app's requirements), or check that the package provides it"
+           if listed else
+           f"add the package that provides it to {requirements} (`make run` installs the "
+           f"app's requirements), or install it: .venv/bin/pip install {missing}")
+    return f"importing {APP_MODULE} failed: {where} imports module {missing!r}, which is " \
+           f"not installed; {fix}"
 
 
 def _find_register(module: ModuleType) -> func.FunctionRegister:
@@ -211,8 +247,11 @@ def _http_function(name: str, trigger: Any, others: list[Any],
                    user_func: Callable[..., Any]) -> HttpFunction:
     """Index an HTTP function: route, methods, auth level, request and client params."""
     client_param = None
+    queue_bindings = []
     for binding in others:
-        if binding.type == DURABLE_CLIENT:
+        if binding.type == QUEUE_OUTPUT and binding.name != RETURN_BINDING:
+            queue_bindings.append(binding)
+        elif binding.type == DURABLE_CLIENT:
             if client_param is not None:
                 raise _refuse(name, "has more than one durableClient binding")
             client_param = binding.name
@@ -223,7 +262,8 @@ def _http_function(name: str, trigger: Any, others: list[Any],
                                 "return the func.HttpResponse instead ($return)")
         else:
             raise _refuse(name, f"binding {binding.name!r} of type {binding.type!r} is not "
-                                "supported (only durableClient and the http $return)")
+                                "supported on an httpTrigger (supported: durableClient, the "
+                                "http $return and queue outputs through func.Out parameters)")
     methods = tuple(dict.fromkeys(_enum_text(m).upper() for m in (trigger.methods or ())))
     for method in methods:
         if method not in ALL_METHODS:
@@ -236,7 +276,9 @@ def _http_function(name: str, trigger: Any, others: list[Any],
         RouteTemplate.parse(route)
     except RouteTemplateError as err:
         raise _refuse(name, f"httpTrigger {err}") from err
-    bound = {trigger.name} | ({client_param} if client_param else set())
+    outputs = queue_outputs(name, queue_bindings, user_func, lambda _binding: False)
+    bound = ({trigger.name} | ({client_param} if client_param else set())
+             | {output.param for output in outputs})
     _check_parameters(name, user_func, bound)
     return HttpFunction(
         name=name,
@@ -247,6 +289,7 @@ def _http_function(name: str, trigger: Any, others: list[Any],
         request_param=trigger.name,
         client_param=client_param,
         is_async=inspect.iscoroutinefunction(user_func),
+        outputs=outputs,
     )
 
 
@@ -254,7 +297,7 @@ def _no_other_bindings(name: str, trigger_type: str, others: list[Any]) -> None:
     """Orchestrators and activities here take their trigger and nothing else."""
     for binding in others:
         raise _refuse(name, f"binding {binding.name!r} of type {binding.type!r} on an "
-                            f"{trigger_type} is not supported")
+                            f"{trigger_type} is not supported (it takes no other bindings)")
 
 
 def _check_route_conflicts(functions: list[HttpFunction]) -> None:
@@ -274,6 +317,7 @@ def _index(app_dir: Path, functions: list[Any]) -> FunctionIndex:
     http: list[HttpFunction] = []
     orchestrators: dict[str, OrchestratorFunction] = {}
     activities: dict[str, ActivityFunction] = {}
+    triggers: list[TriggerFunction] = []
     for function in functions:
         name = function.get_function_name()
         trigger = function.get_trigger()
@@ -300,14 +344,19 @@ def _index(app_dir: Path, functions: list[Any]) -> FunctionIndex:
                 raise _refuse(name, f"activity name {activity!r} is already used")
             activities[activity] = ActivityFunction(
                 activity, user_func, trigger.name, inspect.iscoroutinefunction(user_func))
+        elif kind in (TIMER_TRIGGER, QUEUE_TRIGGER):
+            indexed = index_trigger(name, trigger, others, user_func)
+            _check_parameters(name, user_func, indexed.bound_params)
+            triggers.append(indexed)
         elif kind == ENTITY_TRIGGER:
             raise _refuse(name, "entityTrigger: durable entities are not supported yet")
         else:
             raise _refuse(name, f"trigger type {kind!r} is not supported (supported: "
-                                f"{HTTP_TRIGGER}, {ORCHESTRATION_TRIGGER}, {ACTIVITY_TRIGGER})")
+                                f"{HTTP_TRIGGER}, {ORCHESTRATION_TRIGGER}, {ACTIVITY_TRIGGER}, "
+                                f"{TIMER_TRIGGER}, {QUEUE_TRIGGER})")
     _check_route_conflicts(http)
     return FunctionIndex(app_dir, tuple(http), MappingProxyType(orchestrators),
-                         MappingProxyType(activities))
+                         MappingProxyType(activities), triggers=tuple(triggers))
 
 
 def load_app(app_dir: Path) -> FunctionIndex:

@@ -23,10 +23,12 @@ from devhost.engine.protocol import (
     execution_terminated,
 )
 from devhost.engine.refusals import missing_function
+from devhost.engine.rewind import rewind_requested
 from devhost.errors import (
     InstanceEnded,
     InstanceNotFound,
     InvalidInstanceId,
+    NotRewindable,
     StorageUnavailable,
     UnknownOrchestrator,
 )
@@ -45,6 +47,8 @@ log = logging.getLogger(__name__)
 # How often a waiter looks at the record again without being woken (changes made by
 # another process on the same task hub wake nobody here).
 WAIT_POLL_SECONDS = 0.5
+# How long a rewind waits for the engine to take it before answering anyway.
+REWIND_WAIT_SECONDS = 10.0
 
 
 def has_ended(record: InstanceRecord) -> bool:
@@ -68,6 +72,10 @@ class ChangeSignal:
         async with self._changed:
             await wait_at_most(timeout, self._changed.wait())
 
+
+# The statuses whose rewind HttpApiHandler answers 410 Gone (Canceled too, which no
+# instance of this host reaches).
+_ENDED_UNREWINDABLE = frozenset({RuntimeStatus.COMPLETED, RuntimeStatus.TERMINATED})
 
 # DurableClient.cs: MaxInstanceIdLength and the characters IsInvalidCharacter refuses.
 MAX_INSTANCE_ID_LENGTH = 256
@@ -117,7 +125,7 @@ class DurableClient:
         self.changes = changes or ChangeSignal()
 
     async def start_new(self, name: str, instance_id: str | None, input_text: str | None,
-                        version: str | None = None) -> str:
+                        version: str | None = None, *, input_as_text: bool = True) -> str:
         """Create an instance of orchestrator ``name`` and queue its first episode.
 
         Returns the instance id (a new one when ``instance_id`` is None). Raises
@@ -133,7 +141,8 @@ class DurableClient:
         record = InstanceRecord(instance_id=instance_id, name=name,
                                 runtime_status=RuntimeStatus.PENDING, created_at=now,
                                 updated_at=now, input=input_text,
-                                version=self.default_version if version is None else version)
+                                version=self.default_version if version is None else version,
+                                input_as_text=input_as_text)
         await self.hub.create_instance(record, start_message(record))
         await self.changes.notify()
         return instance_id
@@ -171,6 +180,42 @@ class DurableClient:
         """Queue the resumption of a suspended instance (a running one ignores it)."""
         await self._send_to_live(instance_id, execution_resumed(reason, self.hub.clock.now()))
 
+    async def rewind(self, instance_id: str, reason: str | None) -> None:
+        """Queue the rewind of a failed instance (devhost.engine.rewind).
+
+        As the extension decides (HttpApiHandler.HandleRewindInstanceRequestAsync, then
+        DurableClient.RewindAsync): ``InstanceNotFound``; ``InstanceEnded`` for a
+        completed, terminated or canceled one; ``NotRewindable`` for a live one. Returns
+        once the engine has taken the rewind, so the instance no longer reads Failed, as
+        Azure's rewind has set it Pending when it returns.
+        """
+        record = await self.hub.get_instance(instance_id)
+        if record is None:
+            raise InstanceNotFound(instance_id)
+        if record.runtime_status in _ENDED_UNREWINDABLE:
+            raise InstanceEnded(instance_id)
+        if record.runtime_status != RuntimeStatus.FAILED:
+            raise NotRewindable("The rewind operation is only supported on failed "
+                                "orchestration instances.")
+        request = Message(instance_id, rewind_requested(reason, self.hub.clock.now()))
+        await self.hub.send([request])
+        await self.changes.notify()
+        await self._until_recorded(instance_id, request.message_id, REWIND_WAIT_SECONDS)
+
+    async def _until_recorded(self, instance_id: str, message_id: str, timeout: float) -> None:
+        """Return once the instance's history holds message ``message_id``, or after
+        ``timeout`` seconds (the message stays queued either way)."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while not any(e.get("MessageId") == message_id
+                      for e in await self.hub.get_history(instance_id)):
+            remaining = deadline - loop.time()
+            if remaining <= 0:
+                log.warning("rewind of %s not taken within %.0fs; it stays queued",
+                            instance_id, timeout)
+                return
+            await self.changes.wait(min(remaining, WAIT_POLL_SECONDS))
+
     async def _send_to_live(self, instance_id: str, event: HistoryEvent,
                             check: Callable[[], None] | None = None) -> None:
         """Queue ``event`` for a live instance, once ``check`` (if any) passed."""
@@ -190,7 +235,7 @@ class DurableClient:
         if record is None:
             raise InstanceNotFound(instance_id)
         return await self.start_new(record.name, None if new_instance_id else instance_id,
-                                    record.input)
+                                    record.input, input_as_text=record.input_as_text)
 
     async def get_instance(self, instance_id: str) -> InstanceRecord | None:
         """The instance's record, or None."""

@@ -18,7 +18,7 @@ from devhost.engine.replay_processes import ReplayProcesses
 from devhost.engine.versioning import NO_VERSIONING, VersionPolicy
 from devhost.taskhub.base import Commit, OrchestrationWorkItem
 
-__all__ = ["EpisodeRunner", "InProcessEpisodes", "WorkerProcessEpisodes"]
+__all__ = ["EpisodeRunner", "InProcessEpisodes", "LoopEpisodes", "WorkerProcessEpisodes"]
 
 
 class EpisodeRunner:
@@ -39,9 +39,14 @@ class EpisodeRunner:
         ``ReplayWorkerLost`` when the process replaying it went away, ``VersionRejected``
         when the instance's version is not this host's to run.
         """
-        episodes = Episodes(item, self.orchestrators if orchestrators is None else orchestrators,
-                            now, self.activities, self.versions)
+        episodes = self._episodes(item, now, orchestrators)
         return await asyncio.get_running_loop().run_in_executor(self._pool, episodes.run)
+
+    def _episodes(self, item: OrchestrationWorkItem, now: datetime,
+                  orchestrators: Orchestrators | None) -> Episodes:
+        """The episodes of ``item`` with the runner's handles, or ``orchestrators``."""
+        return Episodes(item, self.orchestrators if orchestrators is None else orchestrators,
+                        now, self.activities, self.versions)
 
     def close(self) -> None:
         """Stop taking episodes; one already running finishes on its thread."""
@@ -58,6 +63,24 @@ class InProcessEpisodes(EpisodeRunner):
     def __init__(self, orchestrators: Orchestrators, activities: Collection[str],
                  versions: VersionPolicy = NO_VERSIONING) -> None:
         super().__init__(orchestrators, activities, threads=1, versions=versions)
+
+
+class LoopEpisodes(EpisodeRunner):
+    """Episodes on the event loop's own thread, one at a time, with no thread hop.
+
+    For a host whose loop has nothing else to do meanwhile (the test kit, where a test
+    waits for the host to be idle): it saves a thread hand-off per episode, and a replay
+    holds up the loop only as long as it would hold the GIL on a thread.
+    """
+
+    def __init__(self, orchestrators: Orchestrators, activities: Collection[str],
+                 versions: VersionPolicy = NO_VERSIONING) -> None:
+        super().__init__(orchestrators, activities, threads=1, versions=versions)
+
+    async def run(self, item: OrchestrationWorkItem, now: datetime,
+                  orchestrators: Orchestrators | None = None) -> Commit | None:
+        """The commit for ``item`` at ``now``, replayed right here (see the base class)."""
+        return self._episodes(item, now, orchestrators).run()
 
 
 class WorkerProcessEpisodes(EpisodeRunner):

@@ -15,7 +15,7 @@ from typing import Any
 from devhost.app.loader import OrchestratorFunction
 from devhost.engine.actions import NO_CONTINUE, Schedulable, UnsupportedAction, flatten
 from devhost.engine.determinism import non_determinism
-from devhost.engine.history_view import HistoryView
+from devhost.engine.history_view import HistoryView, completion_key
 from devhost.engine.protocol import (
     ActionType,
     EventType,
@@ -34,6 +34,7 @@ from devhost.engine.protocol import (
 )
 from devhost.engine.recording import Recorder
 from devhost.engine.refusals import refuse_action, refuse_custom_status
+from devhost.engine.rewind import plan_rewind, rewind_request, rewind_requested
 from devhost.engine.sdk_call import OrchestratorAnswer, call_orchestrator
 from devhost.engine.suspension import (
     CONTROL_EVENTS,
@@ -97,6 +98,10 @@ class Episodes(Recorder):
             if record is None:
                 return Commit(record=None)  # stray messages for an unknown instance
             self.commit.record = record
+        if record.runtime_status == RuntimeStatus.FAILED:
+            rewind = rewind_request(messages, self.view.message_ids)
+            if rewind is not None:
+                return self._rewind(rewind)
         if record.runtime_status.has_ended:
             # A parent starting a child under the id of an ended instance (a re-run
             # parent's children) replaces it, as a client's start_new does; every other
@@ -186,6 +191,35 @@ class Episodes(Recorder):
         self._record(orchestrator_completed(self.now))
         return self.commit
 
+    def _rewind(self, request: Message) -> Commit:
+        """Clear a failed execution's failures and run it again (devhost.engine.rewind):
+        Pending, its failed activities queued again, its failed children rewound; an
+        instance with no failed child replays at once, as the provider revives it."""
+        record = self.commit.record
+        assert record is not None
+        plan = plan_rewind(self.history)
+        if plan.stranded:
+            log.warning("rewind of %s: tasks %s were running when it failed and their results "
+                        "were dropped; it will wait for them for ever, as on Azure",
+                        record.instance_id, plan.stranded)
+        self.history, self.view = list(plan.history), HistoryView(plan.history)
+        self.commit = Commit(record=replace(record, runtime_status=RuntimeStatus.PENDING,
+                                            output=None, updated_at=self.now),
+                             new_history=list(plan.history), replace_history=True)
+        for task in plan.activities:
+            self.commit.activities.append(ActivityTask(
+                record.instance_id, task.task_id, task.name, task.input,
+                execution_id=record.execution_id))
+        reason = str(request.event.get("Data") or "")
+        for child in plan.children:
+            self.commit.outbound.append(Message(child, rewind_requested(reason, self.now)))
+        revival: HistoryEvent = {**request.event, "MessageId": request.message_id}
+        if plan.children:
+            self._bookkeeping([revival])
+        else:
+            self._deliver([revival])
+        return self.commit
+
     # Messages ------------------------------------------------------------------------------
 
     def _record_from_start(self, messages: list[Message]) -> InstanceRecord | None:
@@ -236,7 +270,7 @@ class Episodes(Recorder):
             taken.add(message.message_id)
             if event.get("ExecutionId", record.execution_id) != record.execution_id:
                 continue
-            task_key = _completion_key(event)
+            task_key = completion_key(event)
             if task_key is not None:
                 if task_key in claimed:
                     continue  # two deliveries of one completion in the same batch
@@ -410,13 +444,3 @@ class Episodes(Recorder):
         fired = timer_fired(timer_id, fire_at, fire_at)
         fired["ExecutionId"] = record.execution_id
         self.commit.outbound.append(Message(record.instance_id, fired, visible_at=fire_at))
-
-
-
-def _completion_key(event: HistoryEvent) -> tuple[int, int] | None:
-    kind = event["EventType"]
-    if kind == EventType.TIMER_FIRED:
-        return (kind, event["TimerId"])
-    if "TaskScheduledId" in event:
-        return (int(EventType.TASK_COMPLETED), event["TaskScheduledId"])
-    return None

@@ -119,3 +119,13 @@ def completed_task(item: HistoryEvent) -> int:
     if item["EventType"] == EventType.TIMER_FIRED:
         return item["TimerId"]
     return item["TaskScheduledId"]
+
+
+def completion_key(event: HistoryEvent) -> tuple[int, int] | None:
+    """What makes two completions the same: the task they answer (a timer by its id)."""
+    kind = event["EventType"]
+    if kind == EventType.TIMER_FIRED:
+        return (kind, event["TimerId"])
+    if "TaskScheduledId" in event:
+        return (int(EventType.TASK_COMPLETED), event["TaskScheduledId"])
+    return None

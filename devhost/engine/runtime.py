@@ -37,6 +37,7 @@ class DurableRuntime:
         sync_threads: int | None = 32,
         pending_sweep_seconds: float = PENDING_SWEEP_SECONDS,
         versions: VersionPolicy = NO_VERSIONING,
+        episodes: EpisodeRunner | None = None,
     ) -> None:
         """Bind the app's functions to ``hub``; nothing runs until :meth:`start`.
 
@@ -46,12 +47,15 @@ class DurableRuntime:
         ``sync_threads`` threads (None: Python's default pool size). ``LocalHost`` takes
         all three from the app's ``host.json`` and app settings, and ``versions`` (which
         instance versions run, which version new ones get) from ``host.json`` too.
+        ``episodes`` replaces the runner chosen by ``replay`` (the test kit replays on the
+        event loop's thread).
         """
         self.hub = hub
         self.client = DurableClient(hub, orchestrators, default_version=versions.default_version)
-        episodes: EpisodeRunner = (
-            WorkerProcessEpisodes(replay, orchestrators, activities, versions) if replay
-            else InProcessEpisodes(orchestrators, activities, versions))
+        if episodes is None:
+            episodes = (
+                WorkerProcessEpisodes(replay, orchestrators, activities, versions) if replay
+                else InProcessEpisodes(orchestrators, activities, versions))
         self.workers = Workers(hub, episodes, activities, self.client,
                                orchestration_workers=orchestration_workers,
                                activity_concurrency=activity_concurrency,

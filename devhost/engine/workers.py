@@ -119,7 +119,9 @@ class Workers:
         self.sync_threads = sync_threads
         self._pending_sweep_seconds = pending_sweep_seconds
         self._activity_slots = asyncio.Semaphore(activity_concurrency)
-        self._pool = ThreadPoolExecutor(max_workers=sync_threads, thread_name_prefix="activity")
+        # The Python worker's one pool for sync functions: activities and HTTP functions.
+        self.sync_pool = ThreadPoolExecutor(max_workers=sync_threads,
+                                            thread_name_prefix="sync-function")
         self._tasks: set[asyncio.Task[None]] = set()
         # Per instance: episodes in a row whose replay worker process died meanwhile.
         self._worker_deaths: dict[str, int] = {}
@@ -140,7 +142,7 @@ class Workers:
         for task in list(self._tasks):
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
-        self._pool.shutdown(wait=False, cancel_futures=True)
+        self.sync_pool.shutdown(wait=False, cancel_futures=True)
         self.episodes.close()
 
     def _spawn(self, work: Coroutine[Any, Any, None], name: str) -> None:
@@ -267,7 +269,7 @@ class Workers:
     async def _run_activity(self, item: ActivityWorkItem) -> None:
         try:
             result = await self._while_leased(
-                item, run_activity(item.task, self.activities, self._pool, self.hub.clock.now))
+                item, run_activity(item.task, self.activities, self.sync_pool, self.hub.clock.now))
             for attempt in range(REPORT_ATTEMPTS):
                 try:
                     await self.hub.complete_activity_work(item, result)

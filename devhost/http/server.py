@@ -15,9 +15,11 @@ One aiohttp server answers three kinds of path:
 from __future__ import annotations
 
 import asyncio
+import functools
 import hmac
 import logging
 import uuid
+from concurrent.futures import Executor
 from typing import Any
 
 from aiohttp import web
@@ -39,14 +41,19 @@ from devhost.http.durable_binding import (
 from devhost.http.keys import HostKeys, presented_key
 from devhost.http.management import ManagementApi
 from devhost.http.routes import RouteTable
+from devhost.triggers.functions import OutValue
+from devhost.triggers.invocation import OutputWriter, encode_output
 
-__all__ = ["DEFAULT_MAX_BODY_BYTES", "HttpFrontEnd"]
+__all__ = ["DEFAULT_MAX_BODY_BYTES", "UNIX_SOCKET_BASE_URL", "HttpFrontEnd"]
 
 log = logging.getLogger(__name__)
 access_log = logging.getLogger("devhost.access")
 
 # Azure's limit on an HTTP function's request body.
 DEFAULT_MAX_BODY_BYTES = 100 * 1024 * 1024
+# The base URL of a front end on a Unix socket: a name that never resolves (RFC 2606), so a
+# URL the app hands out fails loudly anywhere but through this host's own socket.
+UNIX_SOCKET_BASE_URL = "http://durable-test-host.invalid"
 
 
 class _State:
@@ -105,8 +112,16 @@ class HttpFrontEnd:
 
     def __init__(self, index: FunctionIndex, client: DurableClient, keys: HostKeys,
                  settings: HostSettings, host: str = "127.0.0.1", port: int = 7071, *,
-                 max_body_bytes: int = DEFAULT_MAX_BODY_BYTES) -> None:
+                 max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
+                 sync_pool: Executor | None = None,
+                 unix_socket: str | None = None) -> None:
+        """Serve ``index`` on ``host:port``, or on the Unix socket ``unix_socket`` when given
+        (no network port: how the test kit hosts an app). Sync HTTP functions run on
+        ``sync_pool`` (the runtime's pool, shared with sync activities as the Python worker
+        shares one; None: asyncio's default executor)."""
+        self._unix_socket = unix_socket
         self._index = index
+        self._sync_pool = sync_pool
         self._client = client
         self._keys = keys
         self._settings = settings
@@ -121,6 +136,9 @@ class HttpFrontEnd:
         self._runner: web.AppRunner | None = None
         self._port: int | None = None
         self._urls: DurableUrls | None = None
+        # Writers of the queue outputs of HTTP functions, by function name (LocalHost sets
+        # them once the triggers' storage is known).
+        self.output_writers: dict[str, OutputWriter] = {}
 
     @property
     def port(self) -> int:
@@ -131,7 +149,12 @@ class HttpFrontEnd:
 
     @property
     def base_url(self) -> str:
-        """``http://host:port``; a wildcard bind address is given as loopback."""
+        """``http://host:port``; a wildcard bind address is given as loopback; on a Unix
+        socket, ``UNIX_SOCKET_BASE_URL``."""
+        if self._unix_socket is not None:
+            if self._runner is None:
+                raise RuntimeError("the HTTP front end has not been started")
+            return UNIX_SOCKET_BASE_URL
         host = {"0.0.0.0": "127.0.0.1", "::": "::1", "": "127.0.0.1"}.get(  # noqa: S104
             self._host, self._host)
         shown = f"[{host}]" if ":" in host else host
@@ -163,15 +186,20 @@ class HttpFrontEnd:
                                shutdown_timeout=5.0)
         await runner.setup()
         try:
-            site = web.TCPSite(runner, self._host, self._requested_port)
-            await site.start()
-            self._port = int(runner.addresses[0][1])
+            if self._unix_socket is not None:
+                self._runner = runner  # base_url reads it
+                await web.UnixSite(runner, self._unix_socket).start()
+            else:
+                site = web.TCPSite(runner, self._host, self._requested_port)
+                await site.start()
+                self._port = int(runner.addresses[0][1])
             self._urls = DurableUrls(self.base_url, self._settings.hub_name,
                                      self._keys.system_key, self._rpc_secret)
             state.management = ManagementApi(self._client, self._urls)
             state.rpc_prefix = f"{RPC_PREFIX}{self._rpc_secret}{RPC_SUFFIX}/"
             state.binding_json = self._urls.binding_json()
         except BaseException:
+            self._runner = None
             await runner.cleanup()
             raise
         self._runner = runner
@@ -266,12 +294,22 @@ class HttpFrontEnd:
         kwargs: dict[str, Any] = {function.request_param: req}
         if function.client_param is not None:
             kwargs[function.client_param] = state.binding_json
+        outs = {output.param: OutValue() for output in function.outputs}
+        kwargs.update(outs)
+        writer = self.output_writers.get(function.name)
+        if function.outputs and writer is None:
+            return error_response(503, "starting", function=function.name)
         try:
             if function.is_async:
                 result = await function.func(**kwargs)
             else:
                 # Sync functions must not block the loop other requests run on.
-                result = await asyncio.to_thread(function.func, **kwargs)
+                result = await asyncio.get_running_loop().run_in_executor(
+                    self._sync_pool, functools.partial(function.func, **kwargs))
+            if writer is not None:
+                # As in Azure, outputs are written once the function has succeeded.
+                await writer({output: encode_output(outs[output.param].get())
+                              for output in function.outputs})
             return to_web_response(result)
         except asyncio.CancelledError:
             raise

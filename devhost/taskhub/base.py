@@ -74,6 +74,10 @@ class InstanceRecord:
     execution_id: str = field(default_factory=new_message_id)
     # The orchestration version the instance was created with ("" for none).
     version: str = ""
+    # Whether Azure keeps the input as a JSON string holding its text (the SDK's start_new
+    # posts it so) rather than as the JSON value itself (a plain JSON body): the status
+    # shows it so.
+    input_as_text: bool = True
 
 
 @dataclass

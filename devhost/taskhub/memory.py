@@ -57,6 +57,15 @@ class _Queued:
     due: datetime | None = field(default=None, compare=False)
 
 
+@dataclass(frozen=True)
+class PendingWork:
+    """What a hub holds at one instant: whether any work is runnable or running now, and
+    when the next work that is not visible yet (a timer, a delayed retry) comes due."""
+
+    busy: bool
+    next_due: datetime | None
+
+
 @dataclass
 class _Lease:
     """Proof of a lease: which instance, at which version of its record."""
@@ -109,6 +118,32 @@ class MemoryTaskHub(TaskHub):
         soonest = self._next_visible_in(pending)
         timeout = min(remaining, MAX_IDLE_POLL_SECONDS if soonest is None else soonest)
         await wait_at_most(max(timeout, 0.001), self._changed.wait())
+        return True
+
+    # Watching the work (the test kit runs a host until nothing is left to do) -----------
+
+    def pending_work(self) -> PendingWork:
+        """Whether work is visible or leased now, and when the next hidden item shows."""
+        now = self.clock.now()
+        busy = bool(self._leased or self._leased_activities)
+        due: list[datetime] = []
+        for item in itertools.chain(self._activities, *self._inboxes.values()):
+            if item.visible_at is None or item.visible_at <= now:
+                busy = True
+            else:
+                due.append(item.visible_at)
+        return PendingWork(busy, min(due) if due else None)
+
+    async def wait_until_idle(self, seconds: float) -> bool:
+        """Return True once no work is visible or leased; False after ``seconds`` of wall
+        time with work still under way."""
+        deadline = asyncio.get_running_loop().time() + seconds
+        async with self._changed:
+            while self.pending_work().busy:
+                remaining = deadline - asyncio.get_running_loop().time()
+                if remaining <= 0:
+                    return False
+                await wait_at_most(remaining, self._changed.wait())
         return True
 
     # Instances ---------------------------------------------------------------------------
@@ -164,6 +199,7 @@ class MemoryTaskHub(TaskHub):
             self._inboxes.pop(instance_id, None)
             # A purge is a change: a lease taken before it must not write the instance back.
             self._versions[instance_id] = self._versions.get(instance_id, 0) + 1
+            self._changed.notify_all()
             return existed
 
     # Orchestration work --------------------------------------------------------------------

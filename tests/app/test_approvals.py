@@ -22,7 +22,6 @@ from tests.support.local_host import (
     events_of,
     order_body,
     outcome_of,
-    segment,
     stage_of,
 )
 
@@ -177,23 +176,6 @@ async def test_empty_payload_through_management_api_is_refused(
                      EventType.EVENT_RAISED) == []
     record = await runtime(host).client.get_instance(order_id)
     assert stage_of(record) == "awaiting_approval" and outcome_of(record) is None
-
-
-async def test_approval_after_the_end_is_gone(
-        host: LocalHost, api: HttpApi, fcm: FcmEmulator) -> None:
-    """Protection: approve answers 410 for an ended order and the management API refuses too."""
-    finished, expired = "after-end-finished-1", "after-end-expired-01"
-    await asyncio.gather(waiting_order(host, api, finished), waiting_order(host, api, expired))
-    assert (await api.approve(finished, {"approved": True})).status == 202
-    await runtime(host).advance(seconds=TIMEOUT_SECONDS)  # only `expired` is still waiting
-    for order_id, final in ((finished, "finished"), (expired, "expired")):
-        record = await runtime(host).client.wait_for(order_id, ended, WAIT_SECONDS)
-        assert assert_completed_once(record, fcm, TOKEN) == final
-        assert_refused(await api.approve(order_id, {"approved": True}), 410)
-        late = await api.management("POST", f"instances/{segment(order_id)}/raiseEvent/Approval",
-                                    data=b'{"approved": true}')
-        assert late.status == 410
-        assert len(await raised_events(host, order_id)) == (1 if final == "finished" else 0)
 
 
 async def _race(host: LocalHost, api: HttpApi, order_ids: list[str], arrival: str) -> list[Any]:

@@ -26,7 +26,7 @@ from bench.targets import apply_targets
 from devhost.taskhub.azure.connection import dev_connection_string
 
 TINY = Sizes(chain=3, fan_out=3, events=3, orders=(2,), burst=2, burst_delay=0.1,
-             replay=(20, 40), storage_ops=5, repeats=1)
+             replay=(20, 40), storage_ops=5, repeats=1, queue_messages=3)
 ROW_KEYS = {"name", "backend", "value", "unit", "target", "meets_target"}
 
 
@@ -44,7 +44,8 @@ def test_every_scenario_runs_and_reports_on_the_memory_hub(tiny_run) -> None:
     keys = {(figure.key, figure.backend) for figure in run.figures}
     for expected in [("chain_sdk_ceiling", NO_BACKEND), ("chain", MEMORY), ("fan_out", MEMORY),
                      ("events", MEMORY), ("orders2", MEMORY), ("orders2_p95", MEMORY),
-                     ("burst2", MEMORY),
+                     ("burst2", MEMORY), ("testkit_order_ms", MEMORY),
+                     ("queue3_p50", MEMORY), ("queue3_p95", MEMORY),
                      ("replay20_host", NO_BACKEND), ("replay40_sdk", NO_BACKEND),
                      ("replay_growth_host", NO_BACKEND)]:
         assert expected in keys
@@ -53,14 +54,15 @@ def test_every_scenario_runs_and_reports_on_the_memory_hub(tiny_run) -> None:
 
 
 def test_the_memory_chain_is_judged_against_the_sdk_ceiling(tiny_run) -> None:
-    """Without Azurite only the SDK-derived target and the burst's absolute one apply; the
-    chain's is two thirds of the ceiling."""
+    """Without Azurite only the SDK-derived target and the absolute ones (burst, test kit)
+    apply; the chain's is two thirds of the ceiling."""
     run, _ = tiny_run
     chain = run.find("chain", MEMORY)
     ceiling = run.find("chain_sdk_ceiling", NO_BACKEND)
     assert chain is not None and ceiling is not None and chain.target is not None
     assert chain.target.bound == pytest.approx(ceiling.value * 2 / 3)
-    assert [f.key for f in run.figures if f.target is not None] == ["chain", "burst2"]
+    assert [f.key for f in run.figures if f.target is not None] == [
+        "chain", "burst2", "testkit_order_ms"]
 
 
 def test_table_and_results_file_have_one_row_per_figure(tiny_run, tmp_path) -> None:

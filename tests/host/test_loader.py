@@ -124,7 +124,8 @@ def f(req: func.HttpRequest) -> func.HttpResponse:
 
 @pytest.mark.parametrize(("source", "message"), [
     (None, "no function_app.py"),
-    ("import not_a_module_anywhere\n", "No module named 'not_a_module_anywhere'"),
+    ("import not_a_module_anywhere\n",
+     "imports module 'not_a_module_anywhere', which is not installed"),
     ("x = 1\n", "no FunctionRegister"),
     (HEADER + "app = df.DFApp()\nother = func.FunctionApp()\n", "several FunctionRegisters"),
     (HEADER + "bp = df.Blueprint()\n", "no FunctionRegister"),
@@ -147,22 +148,22 @@ def test_import_error_quotes_traceback_tail(write_app: AppWriter) -> None:
 
 
 REFUSALS = [
-    ("timer", '''
-@app.timer_trigger(schedule="0 */5 * * * *", arg_name="timer")
-def tick(timer: func.TimerRequest) -> None:
+    ("blob", '''
+@app.blob_trigger(arg_name="blob", path="box/{name}", connection="AzureWebJobsStorage")
+def on_blob(blob: func.InputStream) -> None:
     pass
-''', "function 'tick': trigger type 'timerTrigger' is not supported"),
+''', "function 'on_blob': trigger type 'blobTrigger' is not supported"),
     ("entity", '''
 @app.entity_trigger(context_name="context")
 def counter(context):
     pass
 ''', "function 'counter': entityTrigger: durable entities are not supported yet"),
-    ("queue output", '''
+    ("queue output as the http return", '''
 @app.route(route="q", auth_level=func.AuthLevel.ANONYMOUS)
-@app.queue_output(arg_name="msg", queue_name="q", connection="AzureWebJobsStorage")
-def enqueue(req: func.HttpRequest, msg: func.Out[str]) -> func.HttpResponse:
-    return func.HttpResponse("x")
-''', "function 'enqueue': binding 'msg' of type 'queue' is not supported"),
+@app.queue_output(arg_name="$return", queue_name="q", connection="AzureWebJobsStorage")
+def enqueue(req: func.HttpRequest) -> str:
+    return "x"
+''', r"function 'enqueue': binding '\$return' of type 'queue' is not supported"),
     ("duplicate route", '''
 @app.route(route="items/{id}", methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)
 def first(req: func.HttpRequest) -> func.HttpResponse:

@@ -19,6 +19,7 @@ from devhost.engine.client import DurableClient
 from devhost.engine.runtime import DurableRuntime
 from devhost.http.keys import HostKeys
 from devhost.http.server import HttpFrontEnd
+from devhost.taskhub.base import TaskHub
 from tests.support.local_host import GatedTaskHub
 
 # Where the virtual clock of a served app starts: instances started before any advance
@@ -32,7 +33,7 @@ class ServedApp:
 
     front_end: HttpFrontEnd
     runtime: DurableRuntime
-    hub: GatedTaskHub
+    hub: TaskHub
     keys: HostKeys
 
     @property
@@ -47,20 +48,21 @@ AppServer = Callable[..., Awaitable[ServedApp]]
 
 
 @asynccontextmanager
-async def served_app(app_dir: Path, keys: HostKeys | None = None,
+async def served_app(app_dir: Path, keys: HostKeys | None = None, hub: TaskHub | None = None,
                      **options: Any) -> AsyncIterator[ServedApp]:
     """Serve ``app_dir`` on a free loopback port until the block ends.
 
-    The runtime's hub is a ``GatedTaskHub`` (open unless the test holds its work) on a
-    ``VirtualClock`` at ``CLOCK_START``; ``keys`` default to the folder's own; ``options``
-    go to ``HttpFrontEnd``.
+    The runtime's hub is ``hub``, by default a ``GatedTaskHub`` (open unless the test holds
+    its work) on a ``VirtualClock`` at ``CLOCK_START``; ``keys`` default to the folder's own;
+    ``options`` go to ``HttpFrontEnd``.
     """
     index = load_app(app_dir)
-    hub = GatedTaskHub(VirtualClock(CLOCK_START))
+    hub = hub or GatedTaskHub(VirtualClock(CLOCK_START))
     runtime = DurableRuntime(hub, index.orchestrators, index.activities)
     await runtime.start()
     try:
         keys = keys or HostKeys.load(app_dir)
+        options.setdefault("sync_pool", runtime.workers.sync_pool)
         front_end = HttpFrontEnd(index, runtime.client, keys,
                                  load_settings(app_dir, environ={}), port=0, **options)
         await front_end.start()
@@ -95,6 +97,7 @@ def _seen(req):
         "headers": {k: v for k, v in req.headers.items() if k.startswith("x-test")},
         "body": req.get_body().decode(),
         "loop_thread": threading.current_thread() is threading.main_thread(),
+        "thread": threading.current_thread().name,
     }
 
 

@@ -316,11 +316,11 @@ class ServiceCalls:
 
     def _recording(self, name: str, call: Callable[..., Awaitable[Any]]
                    ) -> Callable[..., Awaitable[Any]]:
-        async def recorded(*args: Any) -> Any:
+        async def recorded(*args: Any, **options: Any) -> Any:
             self.made.append(ServiceCall(name, args))
             for action in self._before.pop(name, []):
                 await action()
-            result = await call(*args)
+            result = await call(*args, **options)
             if name == "start_new":
                 self.started.append((args[0], result, decoded(args[2])))
             return result

@@ -14,6 +14,11 @@ route                                      verb     answers
 ``instances/{id}/raiseEvent/{event}``      POST     202; 404; 410 ended; 400 not JSON/empty
 ``instances/{id}``                         GET      200 ended, 202 running/pending, 404
 ``instances/{id}/terminate?reason=``       POST     202; 404; 410 ended
+``instances/{id}/suspend|resume?reason=``  POST     202; 404; 410 ended
+``instances/{id}/rewind?reason=``          POST     202 failed; 404; 410 completed or
+                                                    terminated; 500 live (Azure's catch-all)
+``instances/{id}/restart``                 POST     202 + the new instance's URLs; 400
+                                                    unknown id; 500 live under its own id
 ``instances/{id}``                         DELETE   200 ``{"instancesDeleted": 1}`` whatever
                                                     its status; 404
 ``instances/``                             GET      200 + list, 100 a page unless ``top``
@@ -45,6 +50,8 @@ from devhost.errors import (
     InstanceExists,
     InstanceNotFound,
     InvalidInstanceId,
+    NotRewindable,
+    PayloadTooLarge,
     StorageUnavailable,
     UnknownOrchestrator,
 )
@@ -67,8 +74,6 @@ __all__ = ["ManagementApi"]
 log = logging.getLogger(__name__)
 
 CONTINUATION_HEADER = "x-ms-continuation-token"
-# Operations Azure has that this host does not implement yet: answered 501, not 404.
-_UNSUPPORTED_OPERATIONS = frozenset({"rewind"})
 _URL_KEYS = ("id", "statusQueryGetUri", "sendEventPostUri", "terminatePostUri",
              "purgeHistoryDeleteUri", "restartPostUri", "suspendPostUri", "resumePostUri")
 
@@ -131,6 +136,10 @@ class ManagementApi:
             return empty(404)
         except InstanceEnded:
             return empty(410)
+        except PayloadTooLarge as refused:
+            # Nothing was written: this host's cap on one value (devhost.taskhub.limits),
+            # said plainly rather than as a failure of the host.
+            return error(413, str(refused))
         except StorageUnavailable:
             log.warning("management %s: storage unavailable", request.method, exc_info=True)
             return error(503, "the task hub's storage is unavailable; try again")
@@ -152,13 +161,14 @@ class ManagementApi:
         name = values["functionName"]
         instance_id = values.get("instanceId") or None
         try:
-            input_text = params.start_input(await request.read())
+            input_text, as_text = params.start_input(await request.read())
         except ValueError as bad:  # JsonTooDeep included
             return error(400, "Invalid JSON content", str(bad), _JSON_READER_ERROR)
         try:
             # The SDK's start_new(version=...) sends it as ?version= (DurableOrchestrationClient).
             new_id = await self._client.start_new(name, instance_id, input_text,
-                                                  request.query.get("version"))
+                                                  request.query.get("version"),
+                                                  input_as_text=as_text)
         except (UnknownOrchestrator, InvalidInstanceId) as refused:
             # StartNewAsync throws ArgumentExceptions (the function first, then the id),
             # which HttpApiHandler answers 400.
@@ -238,19 +248,21 @@ class ManagementApi:
 
     async def _operation(self, request: web.Request, values: Mapping[str, str],
                          via_rpc: bool) -> web.Response:
-        """``terminate``; the other instance operations are not implemented here."""
+        """``terminate``, ``suspend``, ``resume``, ``rewind`` (202) and ``restart``."""
         operation = values["operation"].lower()
-        if operation in _UNSUPPORTED_OPERATIONS:
-            return error(501, f"'{operation}' is not supported by the local host")
         query = params.query_values(request.query)
         instance_id = values["instanceId"]
         if operation == "restart":
             return await self._restart(request, instance_id, query, via_rpc)
         act = {"terminate": self._client.terminate, "suspend": self._client.suspend,
-               "resume": self._client.resume}.get(operation)
+               "resume": self._client.resume, "rewind": self._client.rewind}.get(operation)
         if act is None:
             return empty(404)
-        await act(instance_id, query.get("reason"))
+        try:
+            await act(instance_id, query.get("reason"))
+        except NotRewindable as refused:
+            # RewindAsync's InvalidOperationException reaches HttpApiHandler's catch-all.
+            return error(500, _INTERNAL_ERROR, str(refused), "System.InvalidOperationException")
         return web.Response(status=202)
 
     async def _restart(self, request: web.Request, instance_id: str,

@@ -210,14 +210,16 @@ def status_json(record: InstanceRecord, show_input: bool = True,
     """The status body (``StatusResponsePayload``).
 
     ``input`` is the instance's input as Azure stores it for a Python app: the SDK sends its
-    input as JSON text inside a JSON string, so the status shows that text, a string. The
-    output and custom status are JSON values; ``historyEvents`` only when given.
+    input as JSON text inside a JSON string, so the status shows that text, a string; an
+    input posted as a plain JSON value shows as that value. The output and custom status
+    are JSON values; ``historyEvents`` only when given.
     """
+    shown_input = record.input if record.input_as_text else json_value(record.input)
     body: dict[str, Any] = {
         "name": record.name,
         "instanceId": record.instance_id,
         "runtimeStatus": record.runtime_status.value,
-        "input": record.input if show_input else None,
+        "input": shown_input if show_input else None,
         "customStatus": json_value(record.custom_status),
         "output": json_value(record.output),
         "createdTime": _timestamp(record.created_at),

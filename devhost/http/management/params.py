@@ -100,18 +100,20 @@ def statuses(query: MultiMapping[str]) -> frozenset[RuntimeStatus] | None:
     return frozenset(status for status in RuntimeStatus if status.value in names)
 
 
-def start_input(body: bytes) -> str | None:
-    """The orchestration input as JSON text, from a start request's body.
+def start_input(body: bytes) -> tuple[str | None, bool]:
+    """The orchestration input as JSON text from a start request's body, and whether Azure
+    keeps it as a string of that text.
 
     The SDK serializes the input to JSON text and then posts that text as a JSON string
     (aiohttp ``json=``), so the body is JSON *of* JSON text. The Functions host stores the
-    body and hands the orchestrator the decoded string, so the SDK's ``get_input`` sees the
-    original value; we unwrap the string here to the same effect. A body that is a plain
-    JSON value (curl, Postman) is the input as is. ValueError when the body is not JSON.
+    body (a string) and hands the orchestrator the decoded string, so the SDK's
+    ``get_input`` sees the original value; we unwrap the string here to the same effect. A
+    body that is a plain JSON value (curl, Postman) is the input as is, and Azure keeps it
+    as that value. ValueError when the body is not JSON.
     """
     text = body.decode("utf-8").strip()
     if not text:
-        return None
+        return None, True
     value = parse_json(text)
     if isinstance(value, str):
         try:
@@ -119,9 +121,9 @@ def start_input(body: bytes) -> str | None:
         except JsonTooDeep:
             raise
         except ValueError:
-            return text
-        return value
-    return text
+            return text, False
+        return value, True
+    return text, False
 
 
 class JsonTooDeep(ValueError):

@@ -113,6 +113,9 @@ class AzureStorageTaskHub(TaskHub):
         self.hub_name = hub_name
         self.names = StorageNames.for_hub(hub_name)
         connection = resolve_connection_string(connection_string)
+        # The account and lease time the host's triggers and bindings share with the hub.
+        self.connection_string = connection
+        self.visibility_timeout = visibility_timeout
         options = ClientOptions(retry_total=retry_total, connection_timeout=connection_timeout,
                                 read_timeout=read_timeout,
                                 use_env_settings=not loopback_only(connection))

@@ -72,6 +72,7 @@ async def record_entity(store: BlobStore, record: InstanceRecord, generation: in
         "UpdatedAt": record.updated_at,
         "ExecutionId": record.execution_id,
         "Version": record.version,
+        "InputAsText": record.input_as_text,
         "HistoryGeneration": generation,
         "HistoryRows": history_rows,
     }
@@ -123,6 +124,7 @@ async def stored_instance(store: BlobStore, entity: Any) -> StoredInstance:
         parent=parent,
         execution_id=entity["ExecutionId"],
         version=entity.get("Version") or "",
+        input_as_text=bool(entity.get("InputAsText", True)),
     )
     return StoredInstance(record, entity.metadata["etag"],
                           int(entity["HistoryGeneration"]), int(entity["HistoryRows"]),

@@ -8,13 +8,14 @@ versioning in Durable Functions").
 from __future__ import annotations
 
 import json
+import uuid
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import pytest
 
 from devhost.app.settings import load_settings
-from devhost.clock import VirtualClock
+from devhost.clock import SystemClock, VirtualClock
 from devhost.engine.protocol import EventType
 from devhost.engine.runtime import DurableRuntime
 from devhost.engine.versioning import (
@@ -25,20 +26,32 @@ from devhost.engine.versioning import (
     compare_versions,
 )
 from devhost.errors import AppLoadError
-from devhost.taskhub.base import RuntimeStatus
+from devhost.local.azurite import AzuriteProcess
+from devhost.taskhub.azure.hub import AzureStorageTaskHub
+from devhost.taskhub.base import RuntimeStatus, TaskHub
 from devhost.taskhub.memory import MemoryTaskHub
+from tests.support.backends import FAST_POLL
 from tests.support.engine import of_kind
 
 Runtimes = Callable[..., Any]
 
 
-@pytest.fixture
-async def versioned_runtime(samples: Any) -> AsyncIterator[Runtimes]:
-    """Start runtimes for the sample app under a version policy; all stopped afterwards."""
+@pytest.fixture(params=["memory", pytest.param("azurite", marks=pytest.mark.azurite)])
+async def versioned_runtime(request: pytest.FixtureRequest,
+                            samples: Any) -> AsyncIterator[Runtimes]:
+    """Start runtimes for the sample app under a version policy, on the memory hub, then on
+    Azurite; all stopped afterwards."""
     started: list[DurableRuntime] = []
 
+    def new_hub() -> TaskHub:
+        if request.param == "memory":
+            return MemoryTaskHub(VirtualClock())
+        azurite: AzuriteProcess = request.getfixturevalue("azurite")
+        return AzureStorageTaskHub(azurite.connection_string, f"ver{uuid.uuid4().hex[:12]}",
+                                   SystemClock(), visibility_timeout=5.0, **FAST_POLL)
+
     async def start(**policy: Any) -> DurableRuntime:
-        runtime = DurableRuntime(MemoryTaskHub(VirtualClock()), samples.orchestrators,
+        runtime = DurableRuntime(new_hub(), samples.orchestrators,
                                  samples.activities, versions=VersionPolicy(**policy))
         await runtime.start()
         started.append(runtime)

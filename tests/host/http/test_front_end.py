@@ -67,6 +67,14 @@ async def test_sync_function_runs_off_the_loop_thread(sample: HttpFrontEnd) -> N
     assert (sync_body["loop_thread"], async_body["loop_thread"]) == (False, True)
 
 
+async def test_sync_http_functions_share_the_sync_activities_pool(served_sample) -> None:
+    """The Python worker runs every sync function, HTTP or activity, on its one pool of
+    PYTHON_THREADPOOL_THREAD_COUNT threads; so does the host (the runtime's pool)."""
+    _, _, body = await call("GET", f"{served_sample.front_end.base_url}/api/echo/1")
+    pool = served_sample.runtime.workers.sync_pool
+    assert body["thread"].startswith(pool._thread_name_prefix)
+
+
 async def test_blocked_sync_function_does_not_block_others(sample: HttpFrontEnd) -> None:
     """A sync function waiting on a gate lets another request in to open it."""
     waiting = asyncio.create_task(call("GET", f"{sample.base_url}/api/wait"))

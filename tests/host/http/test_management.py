@@ -23,6 +23,7 @@ from devhost.http.keys import HostKeys
 from devhost.http.management.bodies import history_json, net_time
 from devhost.http.server import HttpFrontEnd
 from devhost.taskhub.base import InstanceRecord, Message, RuntimeStatus
+from devhost.taskhub.limits import MAX_PAYLOAD_BYTES
 from tests.support.engine import of_kind
 from tests.support.front_end import CLOCK_START, ServedApp
 
@@ -562,7 +563,8 @@ class TestCheckStatusUrls:
 
     async def test_the_operation_urls_reach_their_handlers(self, frame: Frame) -> None:
         """The suspend, resume and restart URLs a check-status response hands out work (202);
-        rewind, not implemented yet, answers 501 rather than a misleading 404."""
+        rewind reaches its handler too, which refuses a live instance as Azure's catch-all
+        answers RewindAsync's InvalidOperationException (500)."""
         front_end, client, served, _ = frame
         instance_id = await client.start_new("AwaitApproval", None, None)
         await served.client.wait_for(instance_id, running)
@@ -570,7 +572,41 @@ class TestCheckStatusUrls:
         for name in ("suspendPostUri", "resumePostUri", "restartPostUri"):
             assert (await call("POST", urls[name].replace("{text}", "x")))[0] == 202, name
         rewind = urls["suspendPostUri"].replace("/suspend?", "/rewind?").replace("{text}", "x")
-        assert (await call("POST", rewind))[0] == 501
+        status, _, body = await call("POST", rewind)
+        assert status == 500
+        assert body["ExceptionType"] == "System.InvalidOperationException"
+        assert "only supported on failed" in body["ExceptionMessage"]
+
+
+class TestPayloadCap:
+    """A start or an event whose value is over the task hub's cap (devhost.taskhub.limits):
+    413 with the reason, and nothing written."""
+
+    async def test_a_start_over_the_cap_is_refused_and_creates_nothing(self, frame: Frame):
+        """The start answers 413 and no instance exists afterwards."""
+        front_end, _, served, keys = frame
+        body = json.dumps("x" * (MAX_PAYLOAD_BYTES + 1))
+        url = f"{front_end.base_url}/runtime/webhooks/durabletask/orchestrators/Echo/big-one"
+        status, _, reply = await call("POST", url, params={"code": keys.system_key},
+                                      data=body, headers={"Content-Type": "application/json"})
+        assert status == 413
+        assert "over the task hub's limit" in reply["Message"]
+        assert await served.client.get_instance("big-one") is None
+
+    async def test_an_event_over_the_cap_is_refused_and_the_instance_runs_on(self, frame):
+        """The event answers 413; the instance still takes a small one and completes."""
+        front_end, client, served, keys = frame
+        instance_id = await client.start_new("AwaitApproval", None, None)
+        await served.client.wait_for(instance_id, running)
+        url = (f"{front_end.base_url}/runtime/webhooks/durabletask/instances/{instance_id}"
+               "/raiseEvent/Approval")
+        status, _, reply = await call("POST", url, params={"code": keys.system_key},
+                                      data=json.dumps("x" * (MAX_PAYLOAD_BYTES + 1)),
+                                      headers={"Content-Type": "application/json"})
+        assert status == 413 and "over the task hub's limit" in reply["Message"]
+        await client.raise_event(instance_id, "Approval", "small")
+        record = await served.client.wait_for(instance_id)
+        assert record.runtime_status == RuntimeStatus.COMPLETED
 
 
 class TestServiceFailures:
@@ -710,6 +746,25 @@ class TestAzureAnswers:
         _, _, body = await call("GET", links(front_end, client, instance_id)["statusQueryGetUri"])
         assert body["input"] == json.dumps(value)
         assert (await client.get_status(instance_id)).input_ == json.dumps(value)
+
+    async def test_status_input_of_a_plain_json_start_is_the_value(self, frame: Frame) -> None:
+        """A start posted with a plain JSON body (curl) keeps the input as that value, so
+        its status shows the object (ParseToJToken of the stored JSON), and a restart keeps
+        the shape."""
+        front_end, client, served, keys = frame
+        value = {"city": "Tokyo", "n": [1, 2]}
+        url = f"{front_end.base_url}/runtime/webhooks/durabletask/orchestrators/Echo"
+        status, _, started = await call("POST", url, params={"code": keys.system_key},
+                                        json=value)
+        assert status == 202
+        record = await served.client.wait_for(started["id"])
+        assert json.loads(record.output or "") == value
+        _, _, body = await call("GET", started["statusQueryGetUri"])
+        assert body["input"] == value
+        again = (await client.restart(started["id"]))["id"]
+        await served.client.wait_for(again)
+        _, _, body = await call("GET", links(front_end, client, again)["statusQueryGetUri"])
+        assert body["input"] == value
 
     @pytest.mark.parametrize("orchestrator", ["Hello", "Fail", "AwaitApproval"])
     async def test_history_as_the_extension_converts_it(self, frame: Frame,

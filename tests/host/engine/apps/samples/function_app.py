@@ -55,6 +55,8 @@ MISSING_CHILD = "missing_child"
 LONG_NAP = "long_nap"
 NAMED_RETRY = "named_retry"
 MISSING_ORCHESTRATOR = "no_such_orchestrator"
+STEPS_THEN_FLAKY = "steps_then_flaky"
+RETRIED_UNCAUGHT = "retried_uncaught"
 
 # How often the flaky activity has run, per key (each test uses its own keys).
 ATTEMPTS: dict[str, int] = {}
@@ -389,6 +391,24 @@ def named_retry(context: df.DurableOrchestrationContext):
     spec = context.get_input()
     return (yield context.call_sub_orchestrator_with_retry(
         FLAKY_CHILD, _retry(spec), spec, instance_id=f"{context.instance_id}-kid"))
+
+
+@app.orchestration_trigger(context_name="context", orchestration=STEPS_THEN_FLAKY)
+def steps_then_flaky(context: df.DurableOrchestrationContext):
+    """Greet, the flaky activity, greet, the flaky activity under another key: uncaught."""
+    spec = context.get_input()
+    first = yield context.call_activity(HELLO, "first")
+    flaky_result = yield context.call_activity(FLAKY, spec)
+    beside = yield context.call_activity(HELLO, "beside")
+    second = yield context.call_activity(FLAKY, {**spec, "key": spec["key"] + "-b"})
+    return [first, flaky_result, second, beside]
+
+
+@app.orchestration_trigger(context_name="context", orchestration=RETRIED_UNCAUGHT)
+def retried_uncaught(context: df.DurableOrchestrationContext):
+    """The flaky activity under a retry policy, its last failure uncaught."""
+    spec = context.get_input()
+    return (yield context.call_activity_with_retry(FLAKY, _retry(spec), spec))
 
 
 @app.orchestration_trigger(context_name="context", orchestration="versioned")
