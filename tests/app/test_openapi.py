@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import signal
 import sys
 from pathlib import Path
@@ -142,6 +143,13 @@ async def test_schemathesis_finds_every_answer_documented_and_no_server_error(
     code, output = await run_schemathesis(api, tmp_path)
     assert code == 0, output
     assert "No issues found" in output, output
+    # Really exercised: many cases, and every operation schemathesis selected was tested.
+    generated = re.search(r"(\d+) generated, (\d+) passed", output)
+    selected = re.search(r"Selected: (\d+)/(\d+)", output)
+    tested = re.search(r"Tested: (\d+)", output)
+    assert generated and selected and tested, output
+    assert int(generated.group(1)) == int(generated.group(2)) >= 10 * len(OPERATIONS)
+    assert int(tested.group(1)) == int(selected.group(1)) >= len(OPERATIONS), output
 
 
 @pytest.mark.parametrize("text", ["Margherita", "Crème brûlée", "  padded  ", "\ttabbed\n",
