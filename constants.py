@@ -12,6 +12,9 @@ BACKEND_ACTION: Final = "BackendAction"
 PLACE_ORDER_FUNCTION: Final = "PlaceOrder"
 ORDER_STATUS_FUNCTION: Final = "OrderStatus"
 APPROVE_FUNCTION: Final = "ApproveOrder"
+LIST_ORDERS_FUNCTION: Final = "ListOrders"
+STAFF_CONSOLE_FUNCTION: Final = "StaffConsole"
+OPENAPI_FUNCTION: Final = "OpenApiDocument"
 
 # The external event staff raise through the approve route.
 APPROVAL_EVENT: Final = "Approval"
@@ -20,6 +23,9 @@ APPROVAL_EVENT: Final = "Approval"
 ORDERS_ROUTE: Final = "orders"
 ORDER_STATUS_ROUTE: Final = "orders/{orderId}"
 APPROVE_ROUTE: Final = "orders/{orderId}/approve"
+# The staff console's page (no asset) and the files it loads (``staff/console.js``).
+STAFF_CONSOLE_ROUTE: Final = "staff/{asset?}"
+OPENAPI_ROUTE: Final = "openapi.json"
 
 # Application settings (environment variables / local.settings.json Values).
 SETTING_APPROVAL_TIMEOUT: Final = "APPROVAL_TIMEOUT_SECONDS"
@@ -35,3 +41,6 @@ DEFAULT_PUSH_FIRST_RETRY_MS: Final = 5000
 # Request limits of the public routes.
 MAX_ORDER_BODY_BYTES: Final = 16 * 1024
 MAX_APPROVAL_BODY_BYTES: Final = 4 * 1024
+# The staff list route's pages: ``pageSize`` at most this, this many without it.
+MAX_LIST_PAGE_SIZE: Final = 100
+DEFAULT_LIST_PAGE_SIZE: Final = 50

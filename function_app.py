@@ -10,10 +10,14 @@ import azure.functions as func
 import telemetry
 from activities.backend_action import bp as backend_action_bp
 from http_triggers.approval import bp as approval_bp
+from http_triggers.openapi import bp as openapi_bp
+from http_triggers.order_list import bp as order_list_bp
 from http_triggers.orders import bp as orders_bp
+from http_triggers.staff import bp as staff_bp
 from orchestrators.order import bp as order_orchestrator_bp
 
 telemetry.configure()
 app = df.DFApp(http_auth_level=func.AuthLevel.FUNCTION)
-for blueprint in (orders_bp, approval_bp, order_orchestrator_bp, backend_action_bp):
+for blueprint in (orders_bp, approval_bp, order_list_bp, staff_bp, openapi_bp,
+                  order_orchestrator_bp, backend_action_bp):
     app.register_functions(blueprint)

@@ -16,7 +16,7 @@ from http_triggers.responses import (
     service_unavailable,
     status_url,
 )
-from models.approval import ApprovalDecision, ApprovalRequest
+from models.approval import ApprovalAccepted, ApprovalDecision, ApprovalRequest
 from models.stages import Stage
 
 bp = df.Blueprint()
@@ -80,7 +80,6 @@ async def approve_order(req: func.HttpRequest, client: df.DurableOrchestrationCl
             return service_unavailable()
         return refusal
     log.info("order %s: approval %s raised", order_id, request.approved)
-    return json_response(
-        {"orderId": order_id, "approved": request.approved, "statusUrl": status_url(req, order_id)},
-        202,
-    )
+    accepted = ApprovalAccepted(order_id=order_id, approved=request.approved,
+                                status_url=status_url(req, order_id))
+    return json_response(accepted.to_json_dict(), 202)

@@ -7,7 +7,8 @@ from azure.durable_functions.models.DurableOrchestrationStatus import DurableOrc
 from azure.durable_functions.models.OrchestrationRuntimeStatus import OrchestrationRuntimeStatus
 from pydantic import ValidationError
 
-from models.orchestration import BackendActionResult, OrderCustomStatus
+from models.orchestration import BackendActionResult, OrderCustomStatus, OrderInput
+from models.orders import OrderItem
 from models.stages import Stage
 from models.status import OrderStatusView
 
@@ -53,8 +54,26 @@ def input_of(status: DurableOrchestrationStatus) -> object:
     return _decoded(status.input_)
 
 
+def items_of(status: DurableOrchestrationStatus) -> list[OrderItem]:
+    """What the order holds, read from the instance's input; [] when the input is no order.
+
+    Only the items: the input also holds the customer's device token, which no view shows.
+    """
+    raw = input_of(status)
+    if raw is None:
+        return []
+    try:
+        return list(OrderInput.model_validate(raw).items)
+    except ValidationError:
+        log.error("instance %s has an input that is not an order", status.instance_id)
+        return []
+
+
 def order_view(order_id: str, status: DurableOrchestrationStatus) -> OrderStatusView:
-    """The status route's answer: stage, timeline, approval and, once ended, the result."""
+    """The status route's answer: items, stage, timeline, approval and, once ended, the result.
+
+    ``status`` must carry the input (``show_input=True``) for the items to show.
+    """
     journey = custom_status_of(status)
     runtime = status.runtime_status.value if status.runtime_status else "Pending"
     result = None
@@ -64,6 +83,7 @@ def order_view(order_id: str, status: DurableOrchestrationStatus) -> OrderStatus
     return OrderStatusView(
         order_id=order_id,
         stage=journey.stage if journey else Stage.RECEIVED,
+        items=items_of(status),
         runtime_status=runtime,
         timeline=journey.timeline if journey else [],
         approval=journey.approval if journey else None,

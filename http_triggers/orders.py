@@ -114,13 +114,13 @@ async def _start_once(req: func.HttpRequest, client: df.DurableOrchestrationClie
 @bp.durable_client_input(client_name="client")
 async def order_status(req: func.HttpRequest, client: df.DurableOrchestrationClient
                        ) -> func.HttpResponse:
-    """The order's stage and timeline as the customer sees them; 404 for an unknown order."""
+    """The order's items, stage and timeline as the customer sees them; 404 for an unknown order."""
     try:
         order_id = order_id_from_route(req)
     except RequestRejected as rejected:
         return rejected.response
     try:
-        status = await client.get_status(order_id)
+        status = await client.get_status(order_id, show_input=True)
     except Exception:
         log.exception("status of order %s could not be read", order_id)
         return service_unavailable()

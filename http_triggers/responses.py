@@ -28,7 +28,8 @@ def json_response(body: object, status: int, headers: dict[str, str] | None = No
 def error_response(status: int, error: str, details: list[dict] | None = None
                    ) -> func.HttpResponse:
     """The app's one error shape: ``{"error": ..., "details": [...]}``."""
-    return json_response(ErrorBody(error=error, details=details or []).model_dump(), status)
+    body = ErrorBody.model_validate({"error": error, "details": details or []})
+    return json_response(body.model_dump(), status)
 
 
 RETRY_AFTER_SECONDS = 5

@@ -4,10 +4,11 @@ from typing import Annotated
 
 from pydantic import AfterValidator, Field, StringConstraints
 
-from models.base import Contract, WireRequest, no_control_but_layout
+from models.base import NO_CONTROL_BUT_LAYOUT_PATTERN, Contract, WireRequest, no_control_but_layout
 
 # A note a person typed: no control characters but tab and line breaks.
-Note = Annotated[str, StringConstraints(max_length=500), AfterValidator(no_control_but_layout)]
+Note = Annotated[str, StringConstraints(max_length=500), AfterValidator(no_control_but_layout),
+                 Field(json_schema_extra={"pattern": NO_CONTROL_BUT_LAYOUT_PATTERN})]
 
 
 class ApprovalRequest(WireRequest):
@@ -22,3 +23,11 @@ class ApprovalDecision(Contract):
 
     approved: Annotated[bool, Field(strict=True)]
     note: Note | None = None
+
+
+class ApprovalAccepted(Contract):
+    """The answer to a decision the route raised: which order, what was decided, where to look."""
+
+    order_id: str
+    approved: bool
+    status_url: str

@@ -12,6 +12,13 @@ _CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 _LAYOUT_CHARACTERS = re.compile(r"[\t\n\r]")
 
 
+# The same rules as JSON Schema patterns (ECMA-262), for the API document. A name's
+# whitespace controls (tab, line breaks, NEL) are refused too unless at its ends, which are
+# stripped: the pattern lets them through, so it never refuses what the route takes.
+NO_CONTROL_PATTERN = r"^[^\u0000-\u0008\u000e-\u001f\u007f-\u0084\u0086-\u009f]*$"
+NO_CONTROL_BUT_LAYOUT_PATTERN = r"^[^\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f]*$"
+
+
 def no_control_characters(value: str) -> str:
     """Refuse text holding a control character (a pydantic ``AfterValidator``)."""
     if _CONTROL_CHARACTERS.search(value):

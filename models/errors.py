@@ -3,13 +3,22 @@
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 
+class ErrorDetail(BaseModel):
+    """One thing at fault: the field (or parameter) and what is wrong with it."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    field: str
+    message: str
+
+
 class ErrorBody(BaseModel):
     """``{"error": ..., "details": [...]}``: a sentence, then the fields at fault."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, extra="forbid")
 
     error: str
-    details: list[dict] = []
+    details: list[ErrorDetail] = []
 
 
 def details_from_validation(error: ValidationError) -> list[dict]:

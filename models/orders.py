@@ -4,7 +4,7 @@ from typing import Annotated
 
 from pydantic import AfterValidator, Field, StringConstraints
 
-from models.base import Contract, WireRequest, no_control_characters
+from models.base import NO_CONTROL_PATTERN, Contract, WireRequest, no_control_characters
 from models.stages import Stage
 
 ORDER_ID_PATTERN = r"^[A-Za-z0-9_-]{8,64}$"
@@ -27,7 +27,8 @@ class OrderItem(WireRequest):
     """One line of an order: what and how many."""
 
     name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100),
-                    AfterValidator(no_control_characters)]
+                    AfterValidator(no_control_characters),
+                    Field(json_schema_extra={"pattern": NO_CONTROL_PATTERN})]
     quantity: Annotated[int, Field(strict=True, ge=1, le=99)]
 
 

@@ -283,9 +283,9 @@ def test_approval_state_leaves_unset_decision_fields_off_the_wire():
 
 def test_order_status_view_omits_approval_and_result_until_set():
     """The status view's optional parts stay off the wire until they exist."""
-    view = OrderStatusView(order_id="order-0001", stage=Stage.RECEIVED,
+    view = OrderStatusView(order_id="order-0001", stage=Stage.RECEIVED, items=[],
                            runtime_status="Pending", timeline=[])
-    assert view.to_json_dict() == {"orderId": "order-0001", "stage": "received",
+    assert view.to_json_dict() == {"orderId": "order-0001", "stage": "received", "items": [],
                                    "runtimeStatus": "Pending", "timeline": []}
 
 

@@ -507,6 +507,7 @@ async def test_status_reshapes_the_custom_status_of_a_running_order(api, calls, 
     assert body_of(response) == {
         "orderId": ORDER_ID,
         "stage": "awaiting_approval",
+        "items": ITEMS,
         "runtimeStatus": "Running",
         "timeline": journey["timeline"],
         "approval": journey["approval"],
@@ -547,7 +548,7 @@ async def test_status_of_a_pending_order_is_received_with_empty_timeline(api, ca
     await place(api, order(orderId=ORDER_ID))
     response = await read(api, ORDER_ID)
     assert response.status == 200
-    assert body_of(response) == {"orderId": ORDER_ID, "stage": "received",
+    assert body_of(response) == {"orderId": ORDER_ID, "stage": "received", "items": ITEMS,
                                  "runtimeStatus": "Pending", "timeline": []}
 
 
@@ -596,15 +597,14 @@ async def test_status_with_a_malformed_order_id_is_400_without_a_lookup(api, cal
 
 
 async def test_status_with_an_empty_order_id_reaches_no_status_route(api, calls):
-    """An empty order id is the place-order route, which GET does not reach: 405, no lookup."""
+    """An empty order id is the orders route, whose GET is the staff list: 401, no lookup."""
     response = await api.status("")
-    assert response.status == 405
-    assert response.headers["Allow"] == "POST"
+    assert response.status == 401
     assert calls.made == []
 
 
 async def test_status_never_echoes_the_device_token(api, calls, host):
-    """The status answer carries nothing of the input, so never the registration token."""
+    """The status answer carries the items alone of the input, never the registration token."""
     await completed_order(api, host)
     response = await read(api, ORDER_ID)
     assert response.status == 200

@@ -37,7 +37,12 @@ APP_ROUTES: dict[str, tuple[str, str, bytes, int]] = {
     "place order": ("POST", "/api/orders", b"{}", 400),
     "order status": ("GET", f"/api/orders/{EXISTING}", b"", 200),
     "approve": ("POST", f"/api/orders/{UNKNOWN}/approve", b'{"approved": true}', 404),
+    "list orders": ("GET", "/api/orders", b"", 200),
+    "staff console": ("GET", "/api/staff", b"", 200),
+    "openapi": ("GET", "/api/openapi.json", b"", 200),
 }
+# The staff routes, which need the function key.
+KEYED_APP_ROUTES = frozenset({"approve", "list orders"})
 # Which keys pass each kind of route, as in Azure.
 PASSES = {"anonymous": set(KEYS) | {"none"}, "function": {"function", "master"}}
 
@@ -114,10 +119,10 @@ async def call(host: DurableTestHost, cell: str, method: str, path: str,
 
 @pytest.mark.parametrize("route", list(APP_ROUTES))
 async def test_app_routes_check_keys_as_azure_does(host: DurableTestHost, route: str) -> None:
-    """Protection: the host's key check per auth level (anonymous routes; approve: function)."""
+    """Protection: the host's key check per auth level (anonymous; the staff's: function)."""
     await place_waiting(host, EXISTING)
     method, path, body, authorised = APP_ROUTES[route]
-    level = "function" if route == "approve" else "anonymous"
+    level = "function" if route in KEYED_APP_ROUTES else "anonymous"
     actual = {cell: (await call(host, cell, method, path, body)).status_code for cell in CELLS}
     assert actual == {cell: authorised if cell.split(" ")[0] in PASSES[level] else 401
                       for cell in CELLS}

@@ -1,0 +1,1 @@
+"""The staff console at ``/api/staff`` in a real browser."""
