@@ -15,6 +15,8 @@ from constants import BACKEND_ACTION, DEFAULT_BACKEND_DELAY_SECONDS, SETTING_BAC
 from models.orchestration import BackendActionInput, BackendActionResult
 from models.stages import Stage
 from push import PushMessage, sender_from_settings
+from push.traced import order_fields
+from telemetry import order_scope
 
 bp = df.Blueprint()
 log = logging.getLogger(__name__)
@@ -70,9 +72,12 @@ async def backend_action(action: dict) -> dict:
     request = BackendActionInput.model_validate(action)
     await asyncio.sleep(backend_delay_seconds())
     sender = sender_from_settings()
-    delivery = await asyncio.to_thread(sender.send, stage_message(request))
-    log.info("order %s stage %s seq %s: push %s", request.order_id,
-             request.order_status.value, request.seq, delivery.outcome.value)
+    message = stage_message(request)
+    delivery = await asyncio.to_thread(sender.send, message)
+    # The line carries the order's fields as log attributes too, as the push's own do.
+    with order_scope(order_fields(message)):
+        log.info("order %s stage %s seq %s: push %s", request.order_id,
+                 request.order_status.value, request.seq, delivery.outcome.value)
     result = BackendActionResult(
         order_id=request.order_id, stage=request.order_status, seq=request.seq, push=delivery
     )

@@ -133,7 +133,8 @@ class LocalHost:
         settings = self.settings
         triggers = TriggerService(
             self.index.triggers, runtime.hub, settings.get,
-            load_queues_options(self.app_dir, settings.get), frontend.client_binding_json())
+            load_queues_options(self.app_dir, settings.get), frontend.client_binding_json(),
+            sync_pool=runtime.workers.sync_pool)
         self.triggers = triggers
         for function in with_outputs:
             frontend.output_writers[function.name] = triggers.writer(function.name,

@@ -12,8 +12,10 @@ writes them only once the function has succeeded.
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 from collections.abc import Awaitable, Callable, Mapping
+from concurrent.futures import Executor
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
@@ -98,6 +100,9 @@ class Invocation:
     client_json: str
     # Writes the outputs' messages; an error there fails the invocation, as in Azure.
     write: OutputWriter
+    # Where a sync function runs: the worker's one pool for sync functions (None: asyncio's
+    # default executor).
+    sync_pool: Executor | None = None
 
     async def run(self, trigger_value: Any) -> None:
         """Call the function, then write its queue outputs (errors propagate)."""
@@ -111,7 +116,8 @@ class Invocation:
         if function.is_async:
             result = await function.func(**kwargs)
         else:
-            result = await asyncio.to_thread(function.func, **kwargs)
+            result = await asyncio.get_running_loop().run_in_executor(
+                self.sync_pool, functools.partial(function.func, **kwargs))
         messages: dict[QueueOutput, list[bytes]] = {}
         for output in function.outputs:
             value = result if output.param == RETURN else outs[output.param].get()

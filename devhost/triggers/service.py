@@ -16,6 +16,7 @@ import contextlib
 import logging
 import re
 from collections.abc import Callable, Sequence
+from concurrent.futures import Executor
 
 from devhost.errors import AppLoadError
 from devhost.local.storage_setting import is_development_storage
@@ -62,8 +63,10 @@ class TriggerService:
     """Runs an app's timer and queue functions against its task hub's storage."""
 
     def __init__(self, functions: Sequence[TriggerFunction], hub: TaskHub, setting: Setting,
-                 options: QueuesOptions, client_json: str) -> None:
-        """Check every binding now; nothing runs until :meth:`start`.
+                 options: QueuesOptions, client_json: str,
+                 sync_pool: Executor | None = None) -> None:
+        """Check every binding now; nothing runs until :meth:`start`. Sync functions run on
+        ``sync_pool`` (the runtime's, shared with sync activities and HTTP functions).
 
         Raises ``AppLoadError`` for a schedule, queue name or connection Azure would refuse.
         """
@@ -71,6 +74,7 @@ class TriggerService:
         self._setting = setting
         self._options = options
         self._client_json = client_json
+        self._sync_pool = sync_pool
         self._services: dict[str, QueueService] = {}
         self._store: StatusStore | None = None
         self._timers: list[TimerRunner] = []
@@ -139,7 +143,7 @@ class TriggerService:
 
     def _invocation(self, function: TriggerFunction) -> Invocation:
         return Invocation(function, self._client_json,
-                          self.writer(function.name, function.outputs))
+                          self.writer(function.name, function.outputs), self._sync_pool)
 
     def _timer(self, function: TimerFunction) -> TimerRunner:
         expression = self._resolve(function.name, "schedule", function.schedule)

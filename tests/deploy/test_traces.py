@@ -7,6 +7,7 @@ what the app exports.
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 import pytest
@@ -99,6 +100,21 @@ async def test_log_lines_during_a_push_carry_the_order_fields(
     assert first.context is not None
     assert refused[0].log_record.trace_id == first.context.trace_id
     assert refused[0].log_record.span_id == first.context.span_id
+
+
+async def test_the_activity_line_after_each_push_carries_the_order_fields(
+        host: LocalHost, api: HttpApi, fcm: FcmEmulator, captured: Captured,
+        caplog: pytest.LogCaptureFixture) -> None:
+    """BackendAction's own line after each push (outside the push's span) names the order,
+    stage and seq as attributes, so a query by order id finds it (information level, which
+    the Functions host records by default)."""
+    caplog.set_level(logging.INFO, logger="activities.backend_action")
+    order_id = "traced-order-0004"
+    await run_approved_order(host, api, order_id)
+    lines = [dict(log.log_record.attributes or {}) for log in captured.logs()
+             if str(log.log_record.body).startswith(f"order {order_id} stage")]
+    assert [(a[names.ORDER_ID], a[names.ORDER_STAGE], a[names.PUSH_SEQ]) for a in lines] == [
+        (order_id, stage, seq) for seq, stage in enumerate(STAGES, start=1)]
 
 
 def test_a_transient_failure_is_a_span_with_an_error_and_the_exception(
