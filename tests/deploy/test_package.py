@@ -23,6 +23,7 @@ from typing import Any
 
 import pytest
 
+import constants
 from telemetry import names
 from tests.support import APP_DIR
 
@@ -128,8 +129,11 @@ def test_the_package_indexes_as_the_repository_does(package: Package) -> None:
     assert Path(fresh["app_file"]).parent == package.app_dir
     assert fresh["devhost_importable"] is False
     assert fresh["functions"] == repository["functions"]
-    assert set(fresh["functions"]) == {"PlaceOrder", "OrderStatus", "ApproveOrder",
-                                       "OrderOrchestrator", "BackendAction"}
+    assert set(fresh["functions"]) == {
+        constants.PLACE_ORDER_FUNCTION, constants.ORDER_STATUS_FUNCTION,
+        constants.APPROVE_FUNCTION, constants.LIST_ORDERS_FUNCTION,
+        constants.STAFF_CONSOLE_FUNCTION, constants.OPENAPI_FUNCTION,
+        constants.ORDER_ORCHESTRATOR, constants.BACKEND_ACTION}
 
 
 class _Ingestion(http.server.BaseHTTPRequestHandler):
