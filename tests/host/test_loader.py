@@ -18,7 +18,8 @@ import azure.functions as func
 
 
 def test_order_app_index() -> None:
-    """The order app: three HTTP starters, one orchestrator, one activity."""
+    """The order app: its six HTTP functions (starter, status, approval, staff list, staff
+    console, OpenAPI), one orchestrator, one activity."""
     index = load_app(ORDER_APP)
     http = {f.name: (f.route, f.methods, f.auth_level, f.client_param, f.is_async)
             for f in index.http}
@@ -26,6 +27,9 @@ def test_order_app_index() -> None:
         "PlaceOrder": ("orders", ("POST",), "anonymous", "client", True),
         "OrderStatus": ("orders/{orderId}", ("GET",), "anonymous", "client", True),
         "ApproveOrder": ("orders/{orderId}/approve", ("POST",), "function", "client", True),
+        "ListOrders": ("orders", ("GET",), "function", "client", True),
+        "StaffConsole": ("staff/{asset?}", ("GET",), "anonymous", None, False),
+        "OpenApiDocument": ("openapi.json", ("GET",), "anonymous", None, False),
     }
     assert list(index.orchestrators) == ["OrderOrchestrator"]
     assert list(index.activities) == ["BackendAction"]

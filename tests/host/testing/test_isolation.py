@@ -19,18 +19,21 @@ SETTING = "DEVHOST_TESTKIT_PROBE"
 
 
 async def test_exit_undoes_imports_path_and_settings(reminders_app: Path) -> None:
-    """After the block: no function_app or common module, the folder off sys.path, the
-    settings (given and from local.settings.json) gone from the environment."""
+    """After the block: function_app is what it was before (another app's, or none), no
+    common module, the folder off sys.path, the settings (given and from
+    local.settings.json) gone from the environment."""
     (reminders_app / "local.settings.json").write_text(json.dumps(
         {"IsEncrypted": False, "Values": {"FROM_LOCAL_SETTINGS": "yes"}}))
     modules, path = set(sys.modules), list(sys.path)
-    assert "function_app" not in sys.modules and SETTING not in os.environ
+    before = sys.modules.get("function_app")
+    assert "common" not in sys.modules and SETTING not in os.environ
     async with DurableTestHost(reminders_app, settings={SETTING: "on"}) as host:
         assert os.environ[SETTING] == "on" and os.environ["FROM_LOCAL_SETTINGS"] == "yes"
         assert {"function_app", "common"} <= set(sys.modules)
+        assert sys.modules["function_app"] is not before
         await host.start_new("remind", {"name": "x", "minutes": 1})
     assert SETTING not in os.environ and "FROM_LOCAL_SETTINGS" not in os.environ
-    assert "function_app" not in sys.modules and "common" not in sys.modules
+    assert sys.modules.get("function_app") is before and "common" not in sys.modules
     assert sys.path == path
     assert not {name for name in set(sys.modules) - modules
                 if str(reminders_app) in str(getattr(sys.modules[name], "__file__", ""))}
