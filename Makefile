@@ -12,7 +12,7 @@ PYTEST_ARGS ?=
 # More options for the local host, e.g. HOST_ARGS="--replay-processes 0" (python -m devhost run -h).
 HOST_ARGS ?=
 
-.PHONY: help setup run test lint typecheck unit e2e test-slow test-browser bench fcm-emulator clean package
+.PHONY: help setup run test lint typecheck unit e2e test-slow test-browser screenshots bench fcm-emulator clean package
 
 help:  ## List the targets.
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -51,6 +51,9 @@ test-slow: setup  ## The long fault and load trials.
 
 test-browser: setup  ## The pages in headless Chromium (needs Debian's chromium: apt-get install chromium).
 	$(PY) -m pytest -q --run-browser $(PYTEST_ARGS)
+
+screenshots: setup  ## Run the browser tests and write the README's screenshots into docs/screenshots.
+	UPDATE_SCREENSHOTS=1 $(PY) -m pytest -q --run-browser $(PYTEST_ARGS)
 
 bench: setup  ## Benchmarks against the published Durable Functions figures.
 	$(PY) -m bench

@@ -8,6 +8,7 @@ with the command that installs it rather than pass unseen.
 
 from __future__ import annotations
 
+import os
 import shutil
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -25,8 +26,10 @@ CHROMIUM_FLAGS = (
     "--disable-component-update",
     "--disable-sync",
 )
-# Screenshots the README shows are written here by the tests that take them.
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+# Screenshots the README shows: written here when UPDATE_SCREENSHOTS=1 (make screenshots),
+# otherwise into each test's own temporary folder, so a test run leaves the tree as it was.
+DOCS_SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+UPDATE_SCREENSHOTS = "UPDATE_SCREENSHOTS"
 VIEWPORT = {"width": 1280, "height": 800}
 
 
@@ -58,3 +61,11 @@ async def page(browser: Browser) -> AsyncIterator[Page]:
         yield await context.new_page()
     finally:
         await context.close()
+
+
+@pytest.fixture
+def screenshots(tmp_path: Path) -> Path:
+    """Where a test writes its screenshots: docs/screenshots when asked, else a temp folder."""
+    folder = DOCS_SCREENSHOTS if os.environ.get(UPDATE_SCREENSHOTS) == "1" else tmp_path
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder

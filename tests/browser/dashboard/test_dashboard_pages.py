@@ -26,7 +26,6 @@ from devhost.http.keys import HostKeys
 from devhost.http.server import HttpFrontEnd
 from devhost.taskhub.base import RuntimeStatus
 from devhost.taskhub.memory import MemoryTaskHub
-from tests.support.browser import SCREENSHOTS
 
 pytestmark = pytest.mark.browser
 
@@ -106,7 +105,8 @@ async def waiting_for_go(hosted: Hosted, instance_id: str) -> None:
                                  timeout=60)
 
 
-async def test_find_an_instance_and_raise_its_event(page: Page, hosted: Hosted) -> None:
+async def test_find_an_instance_and_raise_its_event(screenshots: Path, page: Page,
+                                                    hosted: Hosted) -> None:
     """The list links each instance; a filter narrows it; the instance page shows input,
     custom status, the history and a timeline where the activities ran and the event was
     waited for; raising Go from the page completes it with the event's data."""
@@ -121,11 +121,10 @@ async def test_find_an_instance_and_raise_its_event(page: Page, hosted: Hosted) 
     await page.get_by_label("Runtime status").select_option("Running")
     await page.get_by_role("button", name="Filter").click()
     await expect(rows).to_have_count(2)
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     await page.get_by_label("Runtime status").select_option("")
     await page.get_by_role("button", name="Filter").click()
     await expect(rows).to_have_count(3)
-    await page.screenshot(path=str(SCREENSHOTS / "dashboard-instances.png"))
+    await page.screenshot(path=str(screenshots / "dashboard-instances.png"))
 
     await page.get_by_role("link", name="batch-1").click()
     await expect(page.locator("h1.instance-id")).to_have_text("batch-1")
@@ -144,7 +143,7 @@ async def test_find_an_instance_and_raise_its_event(page: Page, hosted: Hosted) 
     await expect(page.locator('.lane[data-lane="waited"] .span[data-kind="event"]')
                  ).to_have_attribute("data-label", "Go")
     await expect(page.locator("table.history")).to_contain_text("EventRaised")
-    await page.screenshot(path=str(SCREENSHOTS / "dashboard-instance.png"), full_page=True)
+    await page.screenshot(path=str(screenshots / "dashboard-instance.png"), full_page=True)
 
 
 async def test_terminate_and_purge_from_the_page(page: Page, hosted: Hosted) -> None:

@@ -8,6 +8,7 @@ emulator's origin, as the example settings do; the page calls the app cross-orig
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import aiohttp
 import pytest
@@ -17,7 +18,6 @@ from devhost.host import LocalHost
 from devhost.http.cors import CorsPolicy
 from fcm_emulator import FcmEmulator
 from tests.support import APP_DIR
-from tests.support.browser import SCREENSHOTS
 from tests.support.local_host import GatedTaskHub, base_settings, client_of
 from tests.support.process_state import forget_sdk_session, process_state_kept
 
@@ -66,7 +66,8 @@ async def place_from_the_page(page: Page, fcm: FcmEmulator, token: str, order_id
     await page.get_by_role("button", name="Place order").click()
 
 
-async def test_an_order_placed_in_the_page_pushes_into_it(page: Page, fcm: FcmEmulator,
+async def test_an_order_placed_in_the_page_pushes_into_it(screenshots: Path, page: Page,
+                                                          fcm: FcmEmulator,
                                                           app_host: LocalHost) -> None:
     """The page's order reaches the app across origins; its pushes appear as a phone lists
     them (stage, title, body, time), newest first, without a reload; after the approval the
@@ -92,8 +93,7 @@ async def test_an_order_placed_in_the_page_pushes_into_it(page: Page, fcm: FcmEm
     await client.wait_for("sim-order-0001", timeout=30)
     await expect(stages.first).to_have_text("finished", timeout=WAIT_MS)
     await expect(stages).to_have_count(4)
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    await page.screenshot(path=str(SCREENSHOTS / "simulator.png"))
+    await page.screenshot(path=str(screenshots / "simulator.png"))
 
 
 async def test_the_fault_switches_reach_the_emulator(page: Page, fcm: FcmEmulator,

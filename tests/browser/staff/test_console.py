@@ -9,13 +9,13 @@ paused with Playwright's clock, so no poll removes the row before the click.
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 import pytest
 from playwright.async_api import expect
 
 from tests.browser.staff.conftest import Console
-from tests.support.browser import SCREENSHOTS
 from tests.support.local_host import (
     WAIT_SECONDS,
     at_stage,
@@ -248,7 +248,7 @@ async def test_the_page_loads_only_from_the_app(console: Console):
     assert json.loads(await missing.text())["error"] == "no such file"
 
 
-async def test_screenshot_of_the_console(console: Console):
+async def test_screenshot_of_the_console(screenshots: Path, console: Console):
     """The README's picture: three orders waiting, one just approved."""
     await place_waiting(console, "order-7f3a21", ("Neapolitan pizza with pineapple", 1),
                         ("Lemonade", 2))
@@ -266,7 +266,6 @@ async def test_screenshot_of_the_console(console: Console):
         "3 orders are waiting for approval.")
     await console.row("order-7f3a23").get_by_label(
         "Note for order order-7f3a23").fill("tiramisu is sold out: offer panna cotta?")
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    await console.page.screenshot(path=str(SCREENSHOTS / "staff-console.png"),
+    await console.page.screenshot(path=str(screenshots / "staff-console.png"),
                                   clip={"x": 0, "y": 0, "width": 1280, "height": 540})
-    assert (SCREENSHOTS / "staff-console.png").stat().st_size > 10_000
+    assert (screenshots / "staff-console.png").stat().st_size > 10_000
