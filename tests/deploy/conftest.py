@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
+import http.server
 import logging
+import threading
 import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -59,3 +62,36 @@ def captured() -> Iterator[Captured]:
         root.removeHandler(handler)
         tracer_provider.shutdown()
         logger_provider.shutdown()
+
+
+class Receiver(http.server.BaseHTTPRequestHandler):
+    """A quiet local stand-in for a telemetry endpoint; subclasses take each POST."""
+
+    def body(self) -> bytes:
+        """The request's body."""
+        return self.rfile.read(int(self.headers.get("Content-Length", "0")))
+
+    def answer(self, content_type: str, payload: bytes) -> None:
+        """Answer 200 with ``payload``."""
+        self.send_response(200)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(payload)))
+        self.end_headers()
+        self.wfile.write(payload)
+
+    def log_message(self, format: str, *args: object) -> None:
+        """Stay quiet."""
+
+
+@contextlib.contextmanager
+def serving(handler: type[Receiver], name: str) -> Iterator[str]:
+    """Serve ``handler`` on a free loopback port until the block ends; yields its base URL."""
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, name=name, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=10)

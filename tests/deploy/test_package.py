@@ -9,12 +9,10 @@ indexes with the ones the repository's interpreter indexes, computed by the same
 from __future__ import annotations
 
 import gzip
-import http.server
 import json
 import os
 import subprocess
 import sys
-import threading
 import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -25,6 +23,7 @@ import pytest
 
 import constants
 from telemetry import names
+from tests.deploy.conftest import Receiver, serving
 from tests.support import APP_DIR
 
 pytestmark = pytest.mark.e2e
@@ -136,28 +135,20 @@ def test_the_package_indexes_as_the_repository_does(package: Package) -> None:
         constants.ORDER_ORCHESTRATOR, constants.BACKEND_ACTION}
 
 
-class _Ingestion(http.server.BaseHTTPRequestHandler):
+class _Ingestion(Receiver):
     """Application Insights' ingestion endpoint, locally: keeps each envelope posted to track."""
 
     envelopes: list[dict[str, Any]]
 
     def do_POST(self) -> None:
         """Keep the envelopes and answer as the service does: all items accepted."""
-        body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+        body = self.body()
         if self.headers.get("Content-Encoding") == "gzip":
             body = gzip.decompress(body)
         items = json.loads(body) if self.path.endswith("/track") else []
         self.envelopes.extend(items)
-        answer = json.dumps({"itemsReceived": len(items), "itemsAccepted": len(items),
-                             "errors": []}).encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(answer)))
-        self.end_headers()
-        self.wfile.write(answer)
-
-    def log_message(self, format: str, *args: Any) -> None:
-        """Stay quiet."""
+        self.answer("application/json", json.dumps(
+            {"itemsReceived": len(items), "itemsAccepted": len(items), "errors": []}).encode())
 
 
 @pytest.fixture
@@ -165,15 +156,8 @@ def ingestion() -> Iterator[tuple[str, list[dict[str, Any]]]]:
     """A local ingestion endpoint on a free port: its URL and the envelopes it received."""
     envelopes: list[dict[str, Any]] = []
     handler = type("Ingestion", (_Ingestion,), {"envelopes": envelopes})
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, name="ingestion", daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}/", envelopes
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=10)
+    with serving(handler, "ingestion") as url:
+        yield f"{url}/", envelopes
 
 
 def test_with_a_connection_string_the_distro_sends_the_push_span(

@@ -7,12 +7,10 @@ set once per process), with only the settings under test: the probe imports
 
 from __future__ import annotations
 
-import http.server
 import json
 import os
 import subprocess
 import sys
-import threading
 from collections.abc import Iterator, Mapping
 from typing import Any
 
@@ -24,6 +22,7 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
 
 from telemetry import Exporter, names
 from telemetry.setup import TelemetrySettingsError, authentication_parts, exporter_for
+from tests.deploy.conftest import Receiver, serving
 from tests.support import APP_DIR
 
 PROBE = APP_DIR / "tests" / "deploy" / "telemetry_probe.py"
@@ -81,24 +80,15 @@ def test_the_console_setting_prints_the_push_span() -> None:
     assert span["resource"]["attributes"]["service.name"] == names.DEFAULT_SERVICE_NAME
 
 
-class _Collector(http.server.BaseHTTPRequestHandler):
+class _Collector(Receiver):
     """An OTLP/HTTP receiver: keeps each export request the app posts to /v1/traces."""
 
     received: list[tuple[str, bytes]]
 
     def do_POST(self) -> None:
         """Keep the request and answer as a collector does: 200 and an empty response."""
-        body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
-        self.received.append((self.path, body))
-        answer = ExportTraceServiceResponse().SerializeToString()
-        self.send_response(200)
-        self.send_header("Content-Type", "application/x-protobuf")
-        self.send_header("Content-Length", str(len(answer)))
-        self.end_headers()
-        self.wfile.write(answer)
-
-    def log_message(self, format: str, *args: Any) -> None:
-        """Stay quiet."""
+        self.received.append((self.path, self.body()))
+        self.answer("application/x-protobuf", ExportTraceServiceResponse().SerializeToString())
 
 
 @pytest.fixture
@@ -106,15 +96,8 @@ def collector() -> Iterator[tuple[str, list[tuple[str, bytes]]]]:
     """A local OTLP/HTTP receiver on a free port: its base URL and what it received."""
     received: list[tuple[str, bytes]] = []
     handler = type("Collector", (_Collector,), {"received": received})
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, name="otlp-collector", daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}", received
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=10)
+    with serving(handler, "otlp-collector") as url:
+        yield url, received
 
 
 def test_the_otlp_endpoint_receives_the_push_span(
