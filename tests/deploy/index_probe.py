@@ -1,9 +1,11 @@
 """Run by each interpreter the package test compares: index an app as the Python worker does.
 
-``python -I index_probe.py APP_DIR`` imports ``function_app`` from ``APP_DIR``, takes its one
-module-level ``FunctionRegister`` and prints, as JSON, each function's trigger type and the
-raw bindings the worker would send the host (routes, methods, auth levels among them).
-It uses the functions library only, so both interpreters compute the index the same way.
+Its source is run as ``python -E -s -c SOURCE`` in the app folder: the folder is then the first
+entry of ``sys.path``, as the Python worker makes it, and nothing else of the environment
+(PYTHONPATH, user site) is. It imports ``function_app``, takes its one module-level
+``FunctionRegister`` and prints, as JSON, each function's trigger type and the raw bindings the
+worker would send the host (routes, methods, auth levels among them). It uses the functions
+library only, so both interpreters compute the index the same way.
 """
 
 from __future__ import annotations
@@ -11,13 +13,11 @@ from __future__ import annotations
 import importlib
 import importlib.util
 import json
-import sys
 from typing import Any
 
 
-def index(app_dir: str) -> dict[str, Any]:
-    """The functions of the app in ``app_dir``, by name, with their triggers and bindings."""
-    sys.path.insert(0, app_dir)
+def index() -> dict[str, Any]:
+    """The functions of the app in the current folder, by name, with triggers and bindings."""
     import azure.functions as func
 
     module = importlib.import_module("function_app")
@@ -39,4 +39,4 @@ def index(app_dir: str) -> dict[str, Any]:
 
 
 if __name__ == "__main__":
-    print(json.dumps(index(sys.argv[1]), sort_keys=True))
+    print(json.dumps(index(), sort_keys=True))

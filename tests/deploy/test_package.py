@@ -88,9 +88,10 @@ def package(tmp_path_factory: pytest.TempPathFactory) -> Package:
 
 
 def indexed(python: Path | str, app_dir: Path) -> dict[str, Any]:
-    """What ``python`` indexes from ``app_dir`` (isolated mode: no PYTHONPATH, no script dir)."""
-    done = run([str(python), "-I", str(INDEX_PROBE), str(app_dir)], cwd=app_dir,
-               timeout=RUN_TIMEOUT_SECONDS)
+    """What ``python`` indexes from ``app_dir``: the probe's source run there, the folder
+    first on ``sys.path`` and no PYTHONPATH or user site."""
+    done = run([str(python), "-E", "-s", "-c", INDEX_PROBE.read_text(encoding="utf-8")],
+               cwd=app_dir, timeout=RUN_TIMEOUT_SECONDS)
     result: dict[str, Any] = json.loads(done.stdout)
     return result
 
