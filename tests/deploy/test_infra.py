@@ -1,4 +1,4 @@
-"""The infrastructure as code: checkov passes on infra/, and the Bicep says what the README does.
+"""Infrastructure as code: checkov passes on infra/, and the Bicep says what docs/DEPLOYING.md does.
 
 checkov (pinned in infra/checkov.txt) runs from a virtualenv of its own, offline
 (``--skip-download``). The Bicep is read with pycep, the parser checkov itself uses, so the

@@ -1,7 +1,7 @@
 """The CI/CD workflow and azure.yaml: their shape, read as YAML.
 
 What these cannot show is whether Azure accepts the sign-in and the deploy: that needs a
-subscription, a federated credential and a run on the hosted runners (README, Deploying).
+subscription, a federated credential and a run on the hosted runners (docs/DEPLOYING.md).
 """
 
 from __future__ import annotations
