@@ -38,6 +38,9 @@ class ActionResult:
     instance_id: str | None
 
 
+Action = Callable[[DurableClient, str, Mapping[str, str]], Awaitable[ActionResult]]
+
+
 def _reason(form: Mapping[str, str]) -> str | None:
     """The optional reason, bounded."""
     reason = form.get("reason", "").strip()
@@ -60,22 +63,15 @@ async def _raise_event(client: DurableClient, instance_id: str,
     return ActionResult(f"Event {name!r} raised.", instance_id)
 
 
-async def _terminate(client: DurableClient, instance_id: str,
-                     form: Mapping[str, str]) -> ActionResult:
-    await client.terminate(instance_id, _reason(form))
-    return ActionResult("Termination requested.", instance_id)
-
-
-async def _suspend(client: DurableClient, instance_id: str,
-                   form: Mapping[str, str]) -> ActionResult:
-    await client.suspend(instance_id, _reason(form))
-    return ActionResult("Suspension requested.", instance_id)
-
-
-async def _resume(client: DurableClient, instance_id: str,
+def _with_reason(operation: Callable[[DurableClient], Callable[[str, str | None],
+                                                                Awaitable[None]]],
+                 notice: str) -> Action:
+    """An action that calls one client operation with the form's reason."""
+    async def act(client: DurableClient, instance_id: str,
                   form: Mapping[str, str]) -> ActionResult:
-    await client.resume(instance_id, _reason(form))
-    return ActionResult("Resumption requested.", instance_id)
+        await operation(client)(instance_id, _reason(form))
+        return ActionResult(notice, instance_id)
+    return act
 
 
 async def _restart(client: DurableClient, instance_id: str,
@@ -90,17 +86,6 @@ async def _purge(client: DurableClient, instance_id: str,
     return ActionResult(f"Purged {instance_id}.", None)
 
 
-Action = Callable[[DurableClient, str, Mapping[str, str]], Awaitable[ActionResult]]
-ACTIONS: dict[str, Action] = {
-    "raise-event": _raise_event,
-    "terminate": _terminate,
-    "suspend": _suspend,
-    "resume": _resume,
-    "restart": _restart,
-    "purge": _purge,
-}
-
-
 # What the instance page says after each action (the page is reached by a redirect).
 NOTICES = {
     "raise-event": "Event raised.",
@@ -108,6 +93,15 @@ NOTICES = {
     "suspend": "Suspension requested.",
     "resume": "Resumption requested.",
     "restart": "Restarted: this is the instance it runs as now.",
+}
+
+ACTIONS: dict[str, Action] = {
+    "raise-event": _raise_event,
+    "terminate": _with_reason(lambda client: client.terminate, NOTICES["terminate"]),
+    "suspend": _with_reason(lambda client: client.suspend, NOTICES["suspend"]),
+    "resume": _with_reason(lambda client: client.resume, NOTICES["resume"]),
+    "restart": _restart,
+    "purge": _purge,
 }
 
 

@@ -33,12 +33,8 @@ UNKNOWN = "auth-unknown-00001"
 KEYS = ("wrong", "function", "master", "system")
 CELLS = ["none"] + [f"{key} via {how}" for key in KEYS for how in ("header", "code=")]
 
-# Route -> (method, path below the host, body) and the status an authorised call gets.
-APP_ROUTES: dict[str, tuple[str, str, bytes, int]] = {
-    "place order": ("POST", "/api/orders", b"{}", 400),
-    "order status": ("GET", f"/api/orders/{EXISTING}", b"", 200),
-    "approve": ("POST", f"/api/orders/{UNKNOWN}/approve", b'{"approved": true}', 404),
-}
+# Management route -> (method, path below the host, body) and the status an authorised call
+# gets (the app's routes are in test_order_flow_on_the_test_kit.py).
 MANAGEMENT_ROUTES: dict[str, tuple[str, str, bytes, int]] = {
     "start": ("POST", f"{WEBHOOK}/orchestrators/OrderOrchestrator/{{cell}}", b"", 202),
     "status": ("GET", f"{WEBHOOK}/instances/{EXISTING}", b"", 202),

@@ -33,7 +33,14 @@ from aiohttp import web
 from devhost.entities.client import EntityClient
 from devhost.entities.ids import EntityId, InvalidEntityId
 from devhost.http.management import params
-from devhost.http.management.bodies import JSON_TYPE, empty, error, json_response, net_time
+from devhost.http.management.bodies import (
+    JSON_TYPE,
+    empty,
+    error,
+    json_response,
+    json_value,
+    net_time,
+)
 
 __all__ = ["ENTITY_ROUTE", "EntityRoutes"]
 
@@ -112,16 +119,7 @@ class EntityRoutes:
             headers[CONTINUATION_HEADER] = str(offset + size)
         body = [{"entityId": status.entity.as_json(),
                  "lastOperationTime": net_time(status.last_operation),
-                 "state": _state_value(status.state) if fetch_state else None}
+                 "state": json_value(status.state) if fetch_state else None}
                 for status in page]
         return json_response(200, body, headers)
 
-
-def _state_value(text: str | None) -> object:
-    """The state as JSON, or the raw text when it is not JSON (``DurableEntityStatus``)."""
-    if text is None:
-        return None
-    try:
-        return json.loads(text)
-    except ValueError:
-        return text
